@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace TinyLlm.Cli;
+
+/// <summary>Parses the command line and turns the library's errors into one clear message and exit code 1.</summary>
+internal static class CliRunner
+{
+    /// <summary>Runs <paramref name="root"/> on <paramref name="args"/> after rewriting the tutorial's underscore spellings.</summary>
+    public static int Run(RootCommand root, string[] args)
+    {
+        try
+        {
+            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke();
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Errors caused by bad input: shown as a message, not a stack trace.</summary>
+    public static bool IsUserError(Exception e) =>
+        e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+          or FormatException or InvalidOperationException or IOException or NotSupportedException;
+}

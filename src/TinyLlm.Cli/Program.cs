@@ -1,0 +1,6 @@
+using System.CommandLine;
+using TinyLlm.Cli;
+
+var root = new RootCommand("tinyllm: build, train and sample a small LLaMA-style language model with ML.NET and TorchSharp.");
+// One line per command; each command lives in Commands/<Name>Command.cs.
+return CliRunner.Run(root, args);
