@@ -172,6 +172,22 @@ public sealed partial class SyntheticStoriesTests
         Assert.IsEmpty(Directory.GetFiles(_dir));
     }
 
+    [TestMethod]
+    public void RefusesAFolderWithOtherShardsButRewritesItsOwn()
+    {
+        SyntheticStories.WriteShards(_dir, stories: 30, seed: 1, storiesPerShard: 10);
+        // The same run again overwrites data00..data02 in place.
+        SyntheticStories.WriteShards(_dir, stories: 30, seed: 2, storiesPerShard: 10);
+        CollectionAssert.AreEqual(SyntheticStories.Generate(30, 2).ToArray(), TinyStoriesReader.ReadStories(_dir).ToArray());
+
+        // A smaller run would leave data02.json behind, mixed into the data set: refused, nothing touched.
+        var before = File.ReadAllBytes(Path.Combine(_dir, "data00.json"));
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => SyntheticStories.WriteShards(_dir, stories: 15, seed: 3, storiesPerShard: 10));
+        StringAssert.Contains(e.Message, _dir);
+        StringAssert.Contains(e.Message, "data02.json");
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(Path.Combine(_dir, "data00.json")));
+    }
+
     private sealed class SynchronousProgress(Action<SyntheticStoriesProgress> report) : IProgress<SyntheticStoriesProgress>
     {
         public void Report(SyntheticStoriesProgress value) => report(value);

@@ -133,7 +133,7 @@ internal sealed partial class StoryGrammar
         _features.Add("Conflict");
         string scary = _rng.Pick(V.ScaryThings);
         S($"But {_friend.Name} was scared of {scary}.");
-        Say(_friend, $"I do not like {scary}. It makes me feel {_rng.Pick(["scared", "nervous", "worried"])}.", "whispered");
+        Say(_friend, $"I do not like {scary}. I feel so {_rng.Pick(["scared", "nervous", "worried"])}.", "whispered");
         S($"{_hero.Name} held {_friend.Name}'s {_friend.Hand}.");
         Say(_hero, "Do not be scared. I am here with you.");
         S($"They took a deep breath and counted to three. One, two, three!");
@@ -174,7 +174,7 @@ internal sealed partial class StoryGrammar
         S($"Later, {_hero.Name} was playing with a ball in the house with {_friend.Name}.");
         S($"{_hero.His} {_grownup} had said, \"Do not play with the ball inside.\" But {_hero.Name} did not listen.");
         S($"The ball hit the {_rng.Pick(V.Colors)} {precious} and it broke into many pieces!");
-        S($"{_hero.Name} was scared. {Cap(_hero.He)} wanted to hide the pieces {_rng.Pick(V.HidingSpots)}.");
+        S($"{_hero.Name} was scared. {Cap(_hero.He)} wanted to hide the pieces {_rng.Pick(["under the bed", "behind the couch", "under the rug", "in the toy box", "under a pillow"])}.");
         S($"Then {_hero.He} thought about it. {Cap(_hero.He)} went to {_hero.His} {_grownup} and said, \"I am sorry. I broke your {precious}.\"");
         S($"{_hero.His} {_grownup} gave {_hero.Him} a hug.");
         Say(Grownup(), "Thank you for telling me the truth. We can fix it together.");

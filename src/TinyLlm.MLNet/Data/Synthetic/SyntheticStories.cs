@@ -69,17 +69,20 @@ public static class SyntheticStories
             throw new ArgumentOutOfRangeException(nameof(storiesPerShard), storiesPerShard,
                 $"The number of stories per shard must be between 1 and {int.MaxValue}; it was {storiesPerShard}.");
 
-        Directory.CreateDirectory(outDir);
         int shardCount = (int)((stories + (long)storiesPerShard - 1) / storiesPerShard);
         // At least two digits like the real data (data00..data49), more when needed so names still sort.
         int digits = Math.Max(2, (shardCount - 1).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        var names = Enumerable.Range(0, shardCount)
+            .Select(i => "data" + i.ToString("D" + digits, System.Globalization.CultureInfo.InvariantCulture) + ".json").ToArray();
+        RefuseStaleShards(outDir, names);
+        Directory.CreateDirectory(outDir);
         var paths = new List<string>(shardCount);
         long written = 0, bytes = 0;
         var chunk = new byte[ChunkSize][];
 
         for (int shard = 0; shard < shardCount; shard++)
         {
-            string path = Path.Combine(outDir, "data" + shard.ToString("D" + digits, System.Globalization.CultureInfo.InvariantCulture) + ".json");
+            string path = Path.Combine(outDir, names[shard]);
             string temp = path + ".tmp";
             long first = (long)shard * storiesPerShard;
             long end = Math.Min(stories, first + storiesPerShard);
@@ -117,6 +120,26 @@ public static class SyntheticStories
             progress?.Report(new SyntheticStoriesProgress(written, stories, bytes, shard + 1));
         }
         return paths;
+    }
+
+    /// <summary>
+    /// Other .json files in the folder would be read as shards along with the new ones (an earlier, larger run
+    /// leaves data10.json behind a new data00..data02): refuse rather than mix data sets or delete files.
+    /// </summary>
+    private static void RefuseStaleShards(string outDir, string[] names)
+    {
+        if (!Directory.Exists(outDir)) return;
+        var ours = new HashSet<string>(names, StringComparer.OrdinalIgnoreCase);
+        var others = Directory.EnumerateFiles(outDir)
+            .Select(Path.GetFileName)
+            .Where(name => name!.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && !ours.Contains(name))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        if (others.Length == 0) return;
+        string list = string.Join(", ", others.Take(5)) + (others.Length > 5 ? $" and {others.Length - 5} more" : "");
+        throw new InvalidOperationException(
+            $"The folder '{outDir}' already holds {list}, which would be read as shards along with the {names.Length} new one(s). " +
+            "Delete them or write to another folder.");
     }
 
     private static byte[] ToJson(SyntheticStory story)
