@@ -1,0 +1,88 @@
+namespace TinyLlm.MLNet.Data;
+
+/// <summary>Options of <see cref="TokenShardWriter"/> and <c>mlContext.Data.SaveAsTokenShards</c>.</summary>
+public sealed class TokenShardWriterOptions
+{
+    /// <summary>
+    /// The SentencePiece <c>.model</c> that encodes the text; its SHA-256 is recorded in the manifest. Required for
+    /// text input; optional with <see cref="TokensColumnName"/>, where it only names the tokenizer in the manifest.
+    /// </summary>
+    public string? TokenizerModelPath;
+
+    /// <summary>Column of stories (String) when writing from an <c>IDataView</c> of text.</summary>
+    public string TextColumnName = "Text";
+
+    /// <summary>
+    /// Column of already-encoded token ids (a vector of Int32, UInt32, Int64 or UInt16, BOS included) when writing
+    /// from an <c>IDataView</c> of tokenized text; null to encode <see cref="TextColumnName"/> instead.
+    /// </summary>
+    public string? TokensColumnName;
+
+    /// <summary>Stories per shard when writing from an <c>IDataView</c> (TinyStories' JSON shards hold 100,000 each).</summary>
+    public int StoriesPerShard = 100_000;
+
+    /// <summary>File-name prefix of shards written from an <c>IDataView</c>: <c>data00.bin</c>, <c>data01.bin</c>, ...</summary>
+    public string ShardNamePrefix = "data";
+
+    /// <summary>Re-encode every shard, even those the manifest lists as finished, and replace a manifest of another tokenizer.</summary>
+    public bool Overwrite;
+
+    /// <summary>Threads encoding stories within a shard; -1 for all cores.</summary>
+    public int MaxDegreeOfParallelism = -1;
+
+    /// <summary>Shards encoded at the same time (each also parallel within); bounds the memory held by stories in flight.</summary>
+    public int ShardsInParallel = 2;
+
+    /// <summary>Receives progress after each encoded chunk of stories; null for none.</summary>
+    public IProgress<TokenShardProgress>? Progress;
+}
+
+/// <summary>Cumulative progress of a <see cref="TokenShardWriter"/> run.</summary>
+/// <param name="TextBytes">UTF-8 bytes of story text encoded so far (skipped shards excluded).</param>
+/// <param name="Tokens">Tokens written so far.</param>
+/// <param name="Stories">Stories encoded so far.</param>
+/// <param name="ShardsDone">Shards finished or skipped.</param>
+/// <param name="ShardsSkipped">Shards skipped because the manifest lists them as finished.</param>
+/// <param name="ShardsTotal">Shards in the run, or -1 when not known in advance (IDataView input).</param>
+public readonly record struct TokenShardProgress(long TextBytes, long Tokens, long Stories, int ShardsDone, int ShardsSkipped, int ShardsTotal);
+
+/// <summary>
+/// One input shard: the stories that become one <c>.bin</c> file. Stories are read when the shard is encoded
+/// (not before), so a folder of shards streams through memory a few shards at a time.
+/// </summary>
+public sealed class TokenShardInput
+{
+    private TokenShardInput(string name, string? source, Func<IEnumerable<string>>? stories, Func<IEnumerable<int[]>>? tokens)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            throw new ArgumentException($"Shard name '{name}' is not a valid file name.", nameof(name));
+        Name = name;
+        Source = source;
+        Stories = stories;
+        Tokens = tokens;
+    }
+
+    /// <summary>Output file name without extension (<c>data00</c> gives <c>data00.bin</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>Where the stories come from (recorded in the manifest), e.g. <c>data00.json</c>.</summary>
+    public string? Source { get; }
+
+    internal Func<IEnumerable<string>>? Stories { get; }
+
+    internal Func<IEnumerable<int[]>>? Tokens { get; }
+
+    /// <summary>A shard of raw stories, encoded by the writer's tokenizer (each stripped, BOS first, no EOS).</summary>
+    public static TokenShardInput FromStories(string name, Func<IEnumerable<string>> readStories, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(readStories);
+        return new TokenShardInput(name, source, readStories, null);
+    }
+
+    /// <summary>A shard of already-encoded stories (each an id array, BOS included), written as they are.</summary>
+    public static TokenShardInput FromTokens(string name, Func<IEnumerable<int[]>> readTokens, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(readTokens);
+        return new TokenShardInput(name, source, null, readTokens);
+    }
+}
