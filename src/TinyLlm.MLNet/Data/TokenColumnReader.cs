@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using TinyLlm.MLNet.MLNet;
 
 namespace TinyLlm.MLNet.Data;
 
@@ -24,9 +25,9 @@ internal static class TokenColumnReader
     public static DataViewSchema.Column CheckTokensColumn(DataViewSchema schema, string column)
     {
         var col = schema.GetColumnOrNull(column)
-            ?? throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{column}'");
+            ?? throw SchemaErrors.ColumnNotFound(column);
         if (col.Type is not VectorDataViewType v || !(v.ItemType.RawType == typeof(int) || v.ItemType.RawType == typeof(uint) || v.ItemType.RawType == typeof(long) || v.ItemType.RawType == typeof(ushort)))
-            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{column}': expected {ExpectedTokens}, got {col.Type}");
+            throw SchemaErrors.Mismatch(column, ExpectedTokens, col.Type.ToString()!);
         return col;
     }
 
@@ -34,16 +35,17 @@ internal static class TokenColumnReader
     public static DataViewSchema.Column CheckTextColumn(DataViewSchema schema, string column)
     {
         var col = schema.GetColumnOrNull(column)
-            ?? throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{column}'");
+            ?? throw SchemaErrors.ColumnNotFound(column);
         if (col.Type is not TextDataViewType)
-            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{column}': expected String, got {col.Type}");
+            throw SchemaErrors.Mismatch(column, "String", col.Type.ToString()!);
         return col;
     }
 
     /// <summary>Each row's text, in cursor order.</summary>
-    public static IEnumerable<string> ReadText(IDataView data, string column)
+    public static IEnumerable<string> ReadText(IDataView data, string column) => ReadText(data, CheckTextColumn(data.Schema, column));
+
+    private static IEnumerable<string> ReadText(IDataView data, DataViewSchema.Column col)
     {
-        var col = CheckTextColumn(data.Schema, column);
         using var cursor = data.GetRowCursor([col]);
         var getter = cursor.GetGetter<ReadOnlyMemory<char>>(col);
         ReadOnlyMemory<char> value = default;

@@ -25,33 +25,7 @@ public static class TokenShardsCatalog
     public static TokenShardManifest SaveAsTokenShards(this DataOperationsCatalog catalog, IDataView data, string outputDirectory, TokenShardWriterOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.StoriesPerShard < 1)
-            throw new ArgumentOutOfRangeException(nameof(options), options.StoriesPerShard, $"{nameof(TokenShardWriterOptions.StoriesPerShard)} must be at least 1.");
-
-        TokenShardWriter writer;
-        IEnumerable<TokenShardInput> inputs;
-        if (options.TokensColumnName is { } tokensColumn)
-        {
-            TokenColumnReader.CheckTokensColumn(data.Schema, tokensColumn);
-            // With a model the manifest names it (and a later reader can check it); without, the tokenizer is unknown.
-            writer = options.TokenizerModelPath is null
-                ? new TokenShardWriter(tokenizerSha256: "", vocabSize: 0, options)
-                : new TokenShardWriter(options.TokenizerModelPath, options);
-            inputs = Group(TokenColumnReader.ReadAll(data, tokensColumn), options.StoriesPerShard)
-                .Select((rows, i) => TokenShardInput.FromTokens(ShardName(options, i), () => rows));
-        }
-        else
-        {
-            TokenColumnReader.CheckTextColumn(data.Schema, options.TextColumnName);
-            if (options.TokenizerModelPath is null)
-                throw new ArgumentException($"{nameof(TokenShardWriterOptions.TokenizerModelPath)} is required to encode text column '{options.TextColumnName}'.", nameof(options));
-            writer = new TokenShardWriter(options.TokenizerModelPath, options);
-            inputs = Group(TokenColumnReader.ReadText(data, options.TextColumnName), options.StoriesPerShard)
-                .Select((stories, i) => TokenShardInput.FromStories(ShardName(options, i), () => stories));
-        }
-        return writer.Write(inputs, outputDirectory);
+        return DataViewShards.Write(data, outputDirectory, options);
     }
 
     /// <summary>Pretokenizes the text column <paramref name="textColumnName"/> of <paramref name="data"/> with the <c>.model</c> at <paramref name="tokenizerModelPath"/>.</summary>
@@ -76,7 +50,8 @@ public static class TokenShardsCatalog
     /// <returns>The view; dispose it to unmap the shards.</returns>
     /// <example><code>
     /// var windows = mlContext.Data.LoadFromTokenShards("data/tok4096", new TokenShardLoaderOptions { SequenceLength = 256 });
-    /// var firstRows = mlContext.Data.CreateEnumerable&lt;TokenWindowRow&gt;(windows, reuseRowObject: false).Take(2);
+    /// // WindowRow: public int[] Input { get; set; } and public int[] Target { get; set; }
+    /// var firstRows = mlContext.Data.CreateEnumerable&lt;WindowRow&gt;(windows, reuseRowObject: false).Take(2);
     /// </code></example>
     public static TokenWindowDataView LoadFromTokenShards(this DataOperationsCatalog catalog, string directory, TokenShardLoaderOptions? options = null)
     {
@@ -95,20 +70,35 @@ public static class TokenShardsCatalog
     public static TokenWindowDataView LoadFromTokenShards(this DataOperationsCatalog catalog, string directory, int sequenceLength, DataSplit split = DataSplit.Train) =>
         catalog.LoadFromTokenShards(directory, new TokenShardLoaderOptions { SequenceLength = sequenceLength, Split = split });
 
-    private static string ShardName(TokenShardWriterOptions options, int index) => $"{options.ShardNamePrefix}{index:D2}";
-
-    private static IEnumerable<List<T>> Group<T>(IEnumerable<T> rows, int size)
-    {
-        var group = new List<T>(Math.Min(size, 1 << 16));
-        foreach (var row in rows)
+    /// <summary>
+    /// Pretokenizing as a pipeline stage: fitting writes the input's token ids (by default the tokenizer's
+    /// <c>Tokens</c> column) as shards in <paramref name="outputDirectory"/> (or keeps them in memory when null) and the
+    /// fitted transformer outputs their training windows, which the trainer reads as an <see cref="ITokenBatchSource"/>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="outputDirectory">Shard folder, or null to keep the tokens in memory.</param>
+    /// <param name="sequenceLength">Tokens per input row.</param>
+    /// <param name="tokensColumnName">The token-id column.</param>
+    /// <returns>The estimator.</returns>
+    /// <example><code>
+    /// var pipeline = mlContext.Transforms.Text.TokenizeWithSentencePiece("data/tok4096.model")
+    ///     .Append(mlContext.Transforms.PretokenizeToShards("data/tok4096", sequenceLength: 256));
+    /// </code></example>
+    public static TokenShardEstimator PretokenizeToShards(this TransformsCatalog catalog, string? outputDirectory, int sequenceLength = 256, string tokensColumnName = "Tokens") =>
+        catalog.PretokenizeToShards(new TokenShardEstimatorOptions
         {
-            group.Add(row);
-            if (group.Count == size)
-            {
-                yield return group;
-                group = new List<T>(Math.Min(size, 1 << 16));
-            }
-        }
-        if (group.Count > 0) yield return group;
+            OutputDirectory = outputDirectory,
+            Writer = new TokenShardWriterOptions { TokensColumnName = tokensColumnName },
+            Windows = new TokenShardLoaderOptions { SequenceLength = sequenceLength },
+        });
+
+    /// <summary>Pretokenizing as a pipeline stage, with every option.</summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="options">Where the tokens go, what is written and how the windows are cut.</param>
+    /// <returns>The estimator.</returns>
+    public static TokenShardEstimator PretokenizeToShards(this TransformsCatalog catalog, TokenShardEstimatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new TokenShardEstimator(options);
     }
 }
