@@ -10,10 +10,11 @@ internal static class TokenShardTestData
     {
         string dir = Path.Combine(Path.GetTempPath(), "tinyllm-shard-tests-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        if (Environment.GetEnvironmentVariable("TINYLLM_KEEP_TEST_FILES") != "1")
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        };
+                try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            };
         return dir;
     });
 

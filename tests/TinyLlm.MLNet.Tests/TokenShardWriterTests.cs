@@ -27,6 +27,7 @@ public sealed class TokenShardWriterTests
         }
         string outDir = Path.Combine(dir, "tok512");
         var writer = new TokenShardWriter(model);
+        Assert.IsTrue(writer.MemoizesWords, "a model trained with llama2.c's options has no piece spanning two words");
         var manifest = writer.Write(jsons.Select(JsonInput).ToList(), outDir);
 
         // llama2.c's pretokenize, per shard: strip, encode with BOS and no EOS, concatenate, uint16 tofile.
@@ -77,6 +78,19 @@ public sealed class TokenShardWriterTests
         Assert.AreEqual(3000, stories);
         Assert.IsLessThanOrEqualTo(stories * 0.005, differing, $"{differing} of {stories} stories encode differently from Python sentencepiece.");
         Console.WriteLine($"{differing} of {stories} stories differ from Python sentencepiece (known encoder differences).");
+    }
+
+    [TestMethod]
+    public void MemoizedWordsEncodeExactlyAsWholeStories()
+    {
+        string model = TokenShardTestData.SpmModel(512);
+        var memo = new TokenShardWriter(model);
+        var whole = new TokenShardWriter(model, new TokenShardWriterOptions { MemoizeWords = false });
+        Assert.IsTrue(memo.MemoizesWords);
+        Assert.IsFalse(whole.MemoizesWords);
+        var stories = TokenShardTestData.Stories(2000, seed: 77).Concat(["a  b   c", " x\n\n  y ", "====  ----", "\u00e9t\u00e9 \U0001F642\U0001F642 \u4f60\u597d\u4e16\u754c", "tab\there"]).ToList();
+        foreach (var story in stories)
+            CollectionAssert.AreEqual(whole.EncodeStory(story), memo.EncodeStory(story), story);
     }
 
     [TestMethod]

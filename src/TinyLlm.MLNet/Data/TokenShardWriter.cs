@@ -17,7 +17,7 @@ namespace TinyLlm.MLNet.Data;
 /// </remarks>
 public sealed class TokenShardWriter
 {
-    private readonly SentencePieceTokenizer? _tokenizer;
+    private readonly StoryEncoder? _encoder;
     private readonly TokenShardWriterOptions _options;
 
     /// <summary>A writer that encodes with the SentencePiece model at <paramref name="tokenizerModelPath"/>.</summary>
@@ -36,18 +36,20 @@ public sealed class TokenShardWriter
     {
         ArgumentNullException.ThrowIfNull(modelBytes);
         _options = options ?? new TokenShardWriterOptions();
+        SentencePieceTokenizer tokenizer;
         try
         {
             // The tokenizer keeps no per-call state (ArrayPool buffers and locals only), so one instance serves all threads.
-            _tokenizer = SentencePieceTokenizer.Create(new MemoryStream(modelBytes), addBeginningOfSentence: true, addEndOfSentence: false);
+            tokenizer = SentencePieceTokenizer.Create(new MemoryStream(modelBytes), addBeginningOfSentence: true, addEndOfSentence: false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new InvalidDataException($"{modelName} is not a SentencePiece .model file ({e.Message}).", e);
         }
-        VocabSize = _tokenizer.Vocabulary.Count;
+        VocabSize = tokenizer.Vocabulary.Count;
         TokenShardFormat.CheckVocabSize(VocabSize, $"Tokenizer '{modelName}'");
         TokenizerSha256 = TokenShardManifest.HashTokenizer(modelBytes);
+        _encoder = new StoryEncoder(tokenizer, _options.MemoizeWords);
     }
 
     /// <summary>A writer of already-encoded tokens, recording <paramref name="tokenizerSha256"/> and <paramref name="vocabSize"/> (0 if unknown) in the manifest.</summary>
@@ -121,29 +123,11 @@ public sealed class TokenShardWriter
         return ids.Select(i => (int)i).ToArray();
     }
 
-    private void EncodeStory(string story, List<ushort> output)
-    {
-        var tokenizer = _tokenizer ?? throw new InvalidOperationException("This writer has no tokenizer; it writes already-encoded tokens only.");
-        string text = PythonStrip(story ?? "");
-        if (text.Length == 0)
-        {
-            // The tokenizer returns nothing at all for empty text; llama2.c still writes the BOS.
-            output.Add((ushort)tokenizer.BeginningOfSentenceId);
-            return;
-        }
-        foreach (int id in tokenizer.EncodeToIds(text)) output.Add((ushort)id);
-    }
+    private void EncodeStory(string story, List<ushort> output) =>
+        (_encoder ?? throw new InvalidOperationException("This writer has no tokenizer; it writes already-encoded tokens only.")).Encode(story, output);
 
-    /// <summary>Python's <c>str.strip()</c>: .NET's white space plus the separators U+001C..U+001F that Python also strips.</summary>
-    internal static string PythonStrip(string s)
-    {
-        int start = 0, end = s.Length;
-        while (start < end && IsPythonSpace(s[start])) start++;
-        while (end > start && IsPythonSpace(s[end - 1])) end--;
-        return start == 0 && end == s.Length ? s : s[start..end];
-    }
-
-    private static bool IsPythonSpace(char c) => char.IsWhiteSpace(c) || (c >= '\x1c' && c <= '\x1f');
+    /// <summary>Whether this writer memoizes word encodings (see <see cref="TokenShardWriterOptions.MemoizeWords"/>).</summary>
+    public bool MemoizesWords => _encoder?.MemoizesWords ?? false;
 
     private TokenShardEntry WriteShard(TokenShardInput input, string path, RunState run, CancellationToken ct)
     {

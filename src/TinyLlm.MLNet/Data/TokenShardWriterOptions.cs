@@ -27,6 +27,12 @@ public sealed class TokenShardWriterOptions
     /// <summary>Re-encode every shard, even those the manifest lists as finished, and replace a manifest of another tokenizer.</summary>
     public bool Overwrite;
 
+    /// <summary>
+    /// Memoize the encoding of each word (exact: used only when the model's pieces never span a word boundary, which
+    /// the writer checks); off encodes every story whole.
+    /// </summary>
+    public bool MemoizeWords = true;
+
     /// <summary>Threads encoding stories within a shard; -1 for all cores.</summary>
     public int MaxDegreeOfParallelism = -1;
 
@@ -45,44 +51,3 @@ public sealed class TokenShardWriterOptions
 /// <param name="ShardsSkipped">Shards skipped because the manifest lists them as finished.</param>
 /// <param name="ShardsTotal">Shards in the run, or -1 when not known in advance (IDataView input).</param>
 public readonly record struct TokenShardProgress(long TextBytes, long Tokens, long Stories, int ShardsDone, int ShardsSkipped, int ShardsTotal);
-
-/// <summary>
-/// One input shard: the stories that become one <c>.bin</c> file. Stories are read when the shard is encoded
-/// (not before), so a folder of shards streams through memory a few shards at a time.
-/// </summary>
-public sealed class TokenShardInput
-{
-    private TokenShardInput(string name, string? source, Func<IEnumerable<string>>? stories, Func<IEnumerable<int[]>>? tokens)
-    {
-        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
-            throw new ArgumentException($"Shard name '{name}' is not a valid file name.", nameof(name));
-        Name = name;
-        Source = source;
-        Stories = stories;
-        Tokens = tokens;
-    }
-
-    /// <summary>Output file name without extension (<c>data00</c> gives <c>data00.bin</c>).</summary>
-    public string Name { get; }
-
-    /// <summary>Where the stories come from (recorded in the manifest), e.g. <c>data00.json</c>.</summary>
-    public string? Source { get; }
-
-    internal Func<IEnumerable<string>>? Stories { get; }
-
-    internal Func<IEnumerable<int[]>>? Tokens { get; }
-
-    /// <summary>A shard of raw stories, encoded by the writer's tokenizer (each stripped, BOS first, no EOS).</summary>
-    public static TokenShardInput FromStories(string name, Func<IEnumerable<string>> readStories, string? source = null)
-    {
-        ArgumentNullException.ThrowIfNull(readStories);
-        return new TokenShardInput(name, source, readStories, null);
-    }
-
-    /// <summary>A shard of already-encoded stories (each an id array, BOS included), written as they are.</summary>
-    public static TokenShardInput FromTokens(string name, Func<IEnumerable<int[]>> readTokens, string? source = null)
-    {
-        ArgumentNullException.ThrowIfNull(readTokens);
-        return new TokenShardInput(name, source, null, readTokens);
-    }
-}
