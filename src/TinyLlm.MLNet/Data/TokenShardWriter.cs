@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.Tokenizers;
@@ -80,8 +81,23 @@ public sealed class TokenShardWriter
         var manifest = OpenManifest(outputDirectory);
         var list = inputs as IReadOnlyCollection<TokenShardInput>;
         var run = new RunState(list?.Count ?? -1, _options.Progress);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
 
+        try
+        {
+            WriteAll(inputs, outputDirectory, manifest, run, cancellationToken);
+        }
+        catch (AggregateException e)
+        {
+            // Surface the first shard's own error (a bad JSON line, a full disk), not the wrapper.
+            ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+        }
+        lock (manifest) manifest.Save(outputDirectory);
+        return manifest;
+    }
+
+    private void WriteAll(IEnumerable<TokenShardInput> inputs, string outputDirectory, TokenShardManifest manifest, RunState run, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         Parallel.ForEach(
             inputs,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ShardsInParallel), CancellationToken = cancellationToken },
@@ -111,8 +127,6 @@ public sealed class TokenShardWriter
                 }
                 run.Finished();
             });
-        lock (manifest) manifest.Save(outputDirectory);
-        return manifest;
     }
 
     /// <summary>Encodes one story as llama2.c does: <c>[BOS] + encode(story.strip())</c>.</summary>

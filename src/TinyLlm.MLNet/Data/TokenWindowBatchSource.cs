@@ -92,7 +92,7 @@ public abstract class TokenWindowBatchSource : ITokenBatchSource
         return _options.Shuffle ? Permutation(split, epoch)[slot] : slot;
     }
 
-    /// <summary>Copies window <paramref name="window"/> of <paramref name="split"/> (<c>SequenceLength + 1</c> tokens) as uint16.</summary>
+    /// <summary>The tokens of window <paramref name="window"/> of <paramref name="split"/> (<c>SequenceLength + 1</c> uint16 ids, not copied).</summary>
     public ReadOnlySpan<ushort> Window(DataSplit split, long window)
     {
         var w = Windows(split);
