@@ -183,7 +183,32 @@ public sealed class TokenShardWriterTests
     [TestMethod]
     public void VocabularyOverUInt16IsRejected()
     {
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TokenShardWriter(tokenizerSha256: "x", vocabSize: 70_000, options: null));
+        // A real (if useless) BPE .model with 70,003 pieces, written as the sentencepiece ModelProto it is.
+        string dir0 = TokenShardTestData.NewFolder("bigvocab");
+        string big = Path.Combine(dir0, "big.model");
+        using (var file = File.Create(big))
+        {
+            var o = new Google.Protobuf.CodedOutputStream(file);
+            void Piece(string text, int type)
+            {
+                var body = new MemoryStream();
+                var b = new Google.Protobuf.CodedOutputStream(body);
+                b.WriteTag(1, Google.Protobuf.WireFormat.WireType.LengthDelimited); b.WriteString(text);
+                b.WriteTag(2, Google.Protobuf.WireFormat.WireType.Fixed32); b.WriteFloat(0);
+                b.WriteTag(3, Google.Protobuf.WireFormat.WireType.Varint); b.WriteInt32(type);
+                b.Flush();
+                o.WriteTag(1, Google.Protobuf.WireFormat.WireType.LengthDelimited); o.WriteBytes(Google.Protobuf.ByteString.CopyFrom(body.ToArray()));
+            }
+            Piece("<unk>", 2); Piece("<s>", 3); Piece("</s>", 3);
+            for (int i = 0; i < 70_000; i++) Piece("\u2581p" + i, 1);
+            o.WriteTag(2, Google.Protobuf.WireFormat.WireType.LengthDelimited); // trainer_spec { model_type: BPE }
+            o.WriteBytes(Google.Protobuf.ByteString.CopyFrom(0x18, 0x02));
+            o.WriteTag(3, Google.Protobuf.WireFormat.WireType.LengthDelimited); // normalizer_spec { name: "identity", dummy prefix, collapse and escape spaces }
+            o.WriteBytes(Google.Protobuf.ByteString.CopyFrom([0x0A, 8, .. "identity"u8, 0x18, 1, 0x20, 1, 0x28, 1]));
+            o.Flush();
+        }
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TokenShardWriter(big));
+        StringAssert.Contains(e.Message, "70,003");
         StringAssert.Contains(e.Message, "65,536");
 
         string dir = TokenShardTestData.NewFolder("bigid");
