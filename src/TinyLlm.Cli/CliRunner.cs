@@ -11,7 +11,8 @@ internal static class CliRunner
     {
         try
         {
-            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke();
+            // System.CommandLine's own handler would print a stack trace; ours prints the message.
+            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (IsUserError(e))
         {

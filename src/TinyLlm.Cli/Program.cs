@@ -5,4 +5,5 @@ using TinyLlm.Cli.Commands;
 var root = new RootCommand("tinyllm: build, train and sample a small LLaMA-style language model with ML.NET and TorchSharp.");
 // One line per command; each command lives in Commands/<Name>Command.cs.
 root.Subcommands.Add(TrainTokenizerCommand.Create());
+root.Subcommands.Add(TokenizeCommand.Create());
 return CliRunner.Run(root, args);
