@@ -22,23 +22,23 @@ internal static class TokenizeCommand
         command.Arguments.Add(text);
         command.SetAction(parse =>
         {
-            var tokenizer = SentencePieceModel.Load(parse.GetValue(model)!.FullName)
-                .CreateTokenizer(parse.GetValue(bos), parse.GetValue(eos));
+            var spm = SentencePieceModel.Load(parse.GetValue(model)!.FullName);
+            bool addBos = parse.GetValue(bos), addEos = parse.GetValue(eos);
             var input = parse.GetValue(file);
             string? s = parse.GetValue(text);
             if ((input is null) == (s is null))
                 throw new ArgumentException("Give either a text to encode or --file FILE.");
             if (s is not null)
             {
-                var ids = tokenizer.EncodeToIds(s);
+                var ids = spm.Encode(s, addBos, addEos);
                 Console.WriteLine("[" + string.Join(", ", ids) + "]");
-                Console.WriteLine(tokenizer.Decode(ids));
+                Console.WriteLine(spm.Decode(ids));
                 return 0;
             }
             if (!input!.Exists) throw new FileNotFoundException($"Input file '{input.FullName}' does not exist.", input.FullName);
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false };
             foreach (var line in File.ReadLines(input.FullName))
-                stdout.WriteLine(string.Join(' ', tokenizer.EncodeToIds(line)));
+                stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
             return 0;
         });
         return command;

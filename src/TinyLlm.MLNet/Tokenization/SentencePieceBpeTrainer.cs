@@ -29,8 +29,7 @@ public static class SentencePieceBpeTrainer
     {
         ArgumentNullException.ThrowIfNull(texts);
         options = (options ?? new SentencePieceBpeOptions()).Clone();
-        var warnings = new List<string>();
-        Validate(options, warnings);
+        var warnings = CheckOptions(options).ToList();
         var meta = MetaPieces.Build(options);
         if (meta.Count > options.VocabSize)
             throw new ArgumentException($"VocabSize {options.VocabSize} is smaller than the {meta.Count} special and byte pieces alone; use a larger VocabSize.", nameof(options.VocabSize));
@@ -104,8 +103,15 @@ public static class SentencePieceBpeTrainer
         return new SentencePieceModel(proto, warnings);
     }
 
-    private static void Validate(SentencePieceBpeOptions o, List<string> warnings)
+    /// <summary>
+    /// Checks <paramref name="o"/> before any text is read and returns warnings about legal but risky values
+    /// (a vocabulary larger than uint16 shards hold).
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of its allowed range.</exception>
+    public static IReadOnlyList<string> CheckOptions(SentencePieceBpeOptions o)
     {
+        ArgumentNullException.ThrowIfNull(o);
+        var warnings = new List<string>();
         static void Range(bool ok, string name, object value, string allowed)
         {
             if (!ok) throw new ArgumentOutOfRangeException(name, value, $"{name} is {value}; it must be {allowed}.");
@@ -123,6 +129,8 @@ public static class SentencePieceBpeTrainer
         ArgumentNullException.ThrowIfNull(o.UnkSurface, nameof(o.UnkSurface));
         if (o.VocabSize > MaxShardVocabSize)
             warnings.Add($"VocabSize {o.VocabSize} is larger than {MaxShardVocabSize}: token ids will not fit the uint16 shards that pretokenization writes.");
+        MetaPieces.Build(o);
+        return warnings;
     }
 
     /// <summary>Characters by count, most frequent first, ties by code point (sentencepiece's Sorted()).</summary>

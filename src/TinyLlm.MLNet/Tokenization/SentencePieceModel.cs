@@ -15,12 +15,31 @@ public sealed class SentencePieceModel
     private readonly ModelProto _proto;
     private readonly byte[] _bytes;
 
+    // Our identity normalizer, used when the model asks for exactly what it implements (escaped spaces, prefix
+    // whitespace, no precompiled rules); null otherwise, and Microsoft.ML.Tokenizers normalizes.
+    private readonly SentenceNormalizer? _normalizer;
+    private readonly Lazy<SentencePieceTokenizer> _bareTokenizer;
+    [ThreadStatic] private static List<char>? _normalizedBuffer;
+
     internal SentencePieceModel(ModelProto proto, IReadOnlyList<string> warnings)
     {
         _proto = proto;
         _bytes = proto.ToByteArray();
         Warnings = warnings;
+        var n = proto.NormalizerSpec;
+        bool identity = n is null || (n.PrecompiledCharsmap.IsEmpty && n.EscapeWhitespaces && !(proto.TrainerSpec?.TreatWhitespaceAsSuffix ?? false));
+        if (identity && !HasUserDefinedPieces(proto))
+            _normalizer = new SentenceNormalizer(new SentencePieceBpeOptions
+            {
+                AddDummyPrefix = n?.AddDummyPrefix ?? true,
+                RemoveExtraWhitespaces = n?.RemoveExtraWhitespaces ?? true,
+            }, []);
+        _bareTokenizer = new(() => CreateTokenizer(false, false), LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    // User-defined pieces are matched by Microsoft.ML.Tokenizers' normalizer; leave normalization to it then.
+    private static bool HasUserDefinedPieces(ModelProto proto) =>
+        proto.Pieces.Any(p => p.Type == ModelProto.Types.SentencePiece.Types.Type.UserDefined);
 
     /// <summary>Problems worth telling the user about that did not stop training (e.g. a vocabulary too large for uint16 shards).</summary>
     public IReadOnlyList<string> Warnings { get; }
@@ -65,7 +84,35 @@ public sealed class SentencePieceModel
         WriteAtomically(Path.ChangeExtension(modelPath, ".vocab"), s => s.Write(Encoding.UTF8.GetBytes(ToVocabText())));
     }
 
-    /// <summary>A Microsoft.ML.Tokenizers tokenizer over this model.</summary>
+    /// <summary>
+    /// Encodes <paramref name="text"/> to ids as <c>spm_encode</c> does: sentencepiece's identity normalization
+    /// (done here), then Microsoft.ML.Tokenizers' BPE encoding. Prefer this to calling the
+    /// <see cref="CreateTokenizer"/> tokenizer directly: Microsoft.ML.Tokenizers 2.0.1's normalizer returns nothing for
+    /// a text that is one character once spaces are trimmed (e.g. <c>"a"</c> or <c>" ."</c>) and encodes a
+    /// whitespace-only text as <c>▁</c> where sentencepiece gives no ids.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <param name="addBeginningOfSentence">Put the BOS id first.</param>
+    /// <param name="addEndOfSentence">Put the EOS id last.</param>
+    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text, bool addBeginningOfSentence = true, bool addEndOfSentence = false)
+    {
+        var tokenizer = _bareTokenizer.Value;
+        if (_normalizer is null) return tokenizer.EncodeToIds(text, addBeginningOfSentence, addEndOfSentence);
+        var normalized = _normalizedBuffer ??= new List<char>(256);
+        _normalizer.Normalize(text, normalized);
+        var ids = normalized.Count == 0
+            ? new List<int>(2)
+            : new List<int>(tokenizer.EncodeToIds(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(normalized),
+                addBeginningOfSentence: false, addEndOfSentence: false, considerPreTokenization: false, considerNormalization: false));
+        if (addBeginningOfSentence && BosId >= 0) ids.Insert(0, BosId);
+        if (addEndOfSentence && EosId >= 0) ids.Add(EosId);
+        return ids;
+    }
+
+    /// <summary>Decodes ids to text (special pieces dropped, byte pieces joined into characters).</summary>
+    public string Decode(IEnumerable<int> ids) => _bareTokenizer.Value.Decode(ids);
+
+    /// <summary>A Microsoft.ML.Tokenizers tokenizer over this model (see <see cref="Encode"/> for a known issue of its normalizer).</summary>
     /// <param name="addBeginningOfSentence">Put the BOS id first when encoding.</param>
     /// <param name="addEndOfSentence">Put the EOS id last when encoding.</param>
     public SentencePieceTokenizer CreateTokenizer(bool addBeginningOfSentence = true, bool addEndOfSentence = false)

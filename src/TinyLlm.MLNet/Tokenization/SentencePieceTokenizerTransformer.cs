@@ -34,7 +34,11 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
     /// <summary>The SentencePiece model.</summary>
     public SentencePieceModel Model { get; }
 
-    /// <summary>The Microsoft.ML.Tokenizers tokenizer this transformer encodes with (BOS/EOS as configured).</summary>
+    /// <summary>
+    /// The Microsoft.ML.Tokenizers tokenizer over the model (BOS/EOS as configured). The transformer encodes through
+    /// <see cref="SentencePieceModel.Encode"/>, which normalizes first to avoid a Microsoft.ML.Tokenizers 2.0.1 bug
+    /// with one-character texts.
+    /// </summary>
     public Tokenizer Tokenizer => _tokenizer;
 
     /// <summary>The <c>.model</c> file's bytes (a sentencepiece <c>ModelProto</c>).</summary>
@@ -53,7 +57,7 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
     public bool AddEndOfSentence { get; }
 
     /// <summary>Encodes one text the way the transformer does.</summary>
-    public IReadOnlyList<int> Encode(string text) => _tokenizer.EncodeToIds(text, AddBeginningOfSentence, AddEndOfSentence);
+    public IReadOnlyList<int> Encode(string text) => Model.Encode(text, AddBeginningOfSentence, AddEndOfSentence);
 
     /// <summary>Decodes ids back to text (special pieces are dropped).</summary>
     public string Decode(IEnumerable<int> ids) => _tokenizer.Decode(ids);
@@ -73,12 +77,12 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
     {
         var text = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[_input]);
         ReadOnlyMemory<char> buffer = default;
-        var tokenizer = _tokenizer;
+        var model = Model;
         bool bos = AddBeginningOfSentence, eos = AddEndOfSentence;
         return (ValueGetter<VBuffer<int>>)((ref VBuffer<int> value) =>
         {
             text(ref buffer);
-            var ids = tokenizer.EncodeToIds(buffer.Span, bos, eos);
+            var ids = model.Encode(buffer.Span, bos, eos);
             var editor = VBufferEditor.Create(ref value, ids.Count);
             for (int i = 0; i < ids.Count; i++) editor.Values[i] = ids[i];
             value = editor.Commit();
