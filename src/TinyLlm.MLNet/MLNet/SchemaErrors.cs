@@ -1,0 +1,15 @@
+namespace TinyLlm.MLNet.MLNet;
+
+/// <summary>
+/// Schema errors worded and typed as ML.NET's own (<c>Contracts.ExceptSchemaMismatch</c>), which is internal.
+/// </summary>
+internal static class SchemaErrors
+{
+    /// <summary>"Could not find input column 'X'".</summary>
+    public static ArgumentOutOfRangeException ColumnNotFound(string name, string role = "input") =>
+        new("inputSchema", $"Could not find {role} column '{name}'");
+
+    /// <summary>"Schema mismatch for input column 'X': expected String, got Single".</summary>
+    public static ArgumentOutOfRangeException Mismatch(string name, string expected, string actual, string role = "input") =>
+        new("inputSchema", $"Schema mismatch for {role} column '{name}': expected {expected}, got {actual}");
+}
