@@ -219,3 +219,33 @@ public sealed class LlamaModelTests
         StringAssert.Contains(e.Message, "max_seq_len is 32");
     }
 }
+
+[TestClass]
+public sealed class LlamaModelWeightsTests
+{
+    [TestMethod]
+    public void TheInferenceEngineComputesTheSameLogitsAsTheTrainingModel()
+    {
+        torch.manual_seed(17);
+        var config = new LlamaConfig { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 96, MultipleOf = 16, MaxSeqLen = 16 };
+        using var model = new LlamaModel(config);
+        model.eval();
+        var weights = model.ToTransformerWeights();
+        Assert.AreEqual(config.FeedForwardDim, weights.Dims.HiddenDim);
+        var engine = new TinyLlm.MLNet.Generation.InferenceEngine(weights);
+        long[] ids = [1, 5, 17, 42, 3, 88, 9, 60, 2, 1];
+        using var noGrad = torch.no_grad();
+        var ours = model.forward(torch.tensor(ids, [1, ids.Length]))[0];
+        float scale = ours.abs().max().item<float>();
+        for (int pos = 0; pos < ids.Length; pos++)
+        {
+            float[] theirs = engine.Forward((int)ids[pos], pos).ToArray();
+            float diff = (ours[pos] - torch.tensor(theirs)).abs().max().item<float>();
+            Assert.IsTrue(diff / scale < 1e-4, $"position {pos}: relative difference {diff / scale:E2}");
+        }
+
+        using var back = weights.ToLlamaModel();
+        Assert.AreEqual(config with { HiddenDim = config.FeedForwardDim, MultipleOf = back.Config.MultipleOf }, back.Config); // hidden_dim is stored, multiple_of is not
+        Assert.AreEqual(0f, (back.forward(torch.tensor(ids, [1, ids.Length]))[0] - ours).abs().max().item<float>());
+    }
+}

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
@@ -25,26 +26,6 @@ public sealed class PyTorchReferenceTests
         return dir?.FullName ?? throw new DirectoryNotFoundException("Could not find the repository root above the test output.");
     }
 
-    /// <summary>The llama2.c v0 layout (header of 7 int32, then fp32 tensors grouped by kind across layers).</summary>
-    private static void WriteLlama2cV0(LlamaModel model, string path)
-    {
-        var c = model.Config;
-        var sd = model.state_dict();
-        using var w = new BinaryWriter(File.Create(path));
-        foreach (int v in new[] { c.Dim, c.FeedForwardDim, c.NLayers, c.NHeads, c.NKvHeads, c.VocabSize, c.MaxSeqLen }) w.Write(v);
-        void Put(Tensor t)
-        {
-            foreach (float f in t.contiguous().data<float>()) w.Write(f);
-        }
-        Put(sd["tok_embeddings.weight"]);
-        foreach (var kind in new[] { "attention_norm", "attention.wq", "attention.wk", "attention.wv", "attention.wo", "ffn_norm", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3" })
-            for (int l = 0; l < c.NLayers; l++) Put(sd[$"layers.{l}.{kind}.weight"]);
-        Put(sd["norm.weight"]);
-        var (cos, sin) = Rope.PrecomputeFrequencies(c.HeadDim, c.MaxSeqLen);
-        Put(cos);
-        Put(sin);
-    }
-
     [TestMethod]
     public void LogitsAndTwentyAdamWStepsMatchPyTorch()
     {
@@ -66,7 +47,7 @@ public sealed class PyTorchReferenceTests
         torch.manual_seed(21);
         using var initial = new LlamaModel(options.ToModelConfig());
         Checkpoint.Capture(initial, null, 0, 1e9, options).Write(Path.Combine(dir, Checkpoint.FileName));
-        WriteLlama2cV0(initial, Path.Combine(dir, "model.bin"));
+        Llama2cCheckpoint.Write(initial.ToTransformerWeights(), Path.Combine(dir, "model.bin"));
 
         // the batches of every micro-step, in the trainer's order
         int t = options.MaxSeqLen;
