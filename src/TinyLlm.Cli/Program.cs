@@ -1,6 +1,8 @@
 using System.CommandLine;
 using TinyLlm.Cli;
+using TinyLlm.Cli.Commands;
 
 var root = new RootCommand("tinyllm: build, train and sample a small LLaMA-style language model with ML.NET and TorchSharp.");
 // One line per command; each command lives in Commands/<Name>Command.cs.
+root.Subcommands.Add(BenchCommand.Create());
 return CliRunner.Run(root, args);

@@ -74,6 +74,8 @@ public sealed class LlamaTrainerTests
         Assert.IsFalse(File.Exists(ckpt + ".tmp"));
         using var loaded = LlamaModel.LoadFromCheckpoint(ckpt);
         Assert.AreEqual(model.Config, loaded.Config);
+        var exported = TinyLlm.MLNet.Interop.Llama2cCheckpoint.Read(Path.Combine(dir, LlamaTrainer.ExportFileName));
+        CollectionAssert.AreEqual(loaded.ToTransformerWeights().Wq, exported.Wq);
 
         string[] csv = File.ReadAllLines(Path.Combine(dir, "metrics.csv"));
         Assert.AreEqual("kind,iter,tokens,lr,loss,train_loss,val_loss,step_ms,tokens_per_s,mfu", csv[0]);

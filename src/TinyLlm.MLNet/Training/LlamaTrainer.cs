@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -18,6 +19,9 @@ public sealed class LlamaTrainer
 {
     /// <summary>llama2.c's MFU yardstick: an A100's bf16 peak.</summary>
     private const double PromisedFlops = 312e12;
+
+    /// <summary>The llama2.c v0 export written beside each checkpoint.</summary>
+    public const string ExportFileName = "model.bin";
 
     private readonly TrainingOptions _options;
     private readonly IChannel? _channel;
@@ -138,6 +142,7 @@ public sealed class LlamaTrainer
             if (resumeFrom is not null) resumeFrom.LoadModelState(model, $"the checkpoint '{ckptPath}'");
             if (device.type != DeviceType.CPU) model.to(device);
             model.ComputeType = computeType;
+            model.UseScaledDotProductAttention = o.UseScaledDotProductAttention;
             model.train();
             Log($"model: {model.ParameterCount:N0} parameters, device {device}, compute {computeType}");
 
@@ -202,7 +207,11 @@ public sealed class LlamaTrainer
                         {
                             Checkpoint.Capture(model, optimizer.save_state_dict, iterNum, bestValLoss, o).Write(ckptPath);
                             lastCheckpoint = ckptPath;
-                            Log($"saved checkpoint to {ckptPath}");
+                            // and the weights in llama2.c's v0 layout, for run.c and the inference engine (as train.py does)
+                            string exportPath = Path.Combine(o.OutDir, ExportFileName);
+                            using (var file = File.Create(exportPath + ".tmp")) Llama2cCheckpoint.Write(model.ToTransformerWeights(), file);
+                            File.Move(exportPath + ".tmp", exportPath, overwrite: true);
+                            Log($"saved checkpoint to {ckptPath} and {exportPath}");
                             progress?.Report(new TrainingProgress(TrainingEvent.Checkpoint, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, CheckpointPath: ckptPath));
                         }
                     }

@@ -81,6 +81,8 @@ public sealed class TrainingOptions
     [JsonPropertyName("dtype")] public string Dtype = "auto";
     /// <summary>Seed of the initialization, dropout and (through the data source) the data order.</summary>
     [JsonPropertyName("seed")] public int Seed = 1337;
+    /// <summary>Attention through libtorch's fused scaled_dot_product_attention (faster) rather than the explicit formula.</summary>
+    [JsonPropertyName("sdpa")] public bool UseScaledDotProductAttention = true;
     /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
 
