@@ -9,4 +9,5 @@ root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(TrainTokenizerCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 return CliRunner.Run(root, args);
