@@ -11,7 +11,8 @@ internal static class CliRunner
     {
         try
         {
-            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke();
+            // Without this System.CommandLine catches the action's exceptions itself and prints a stack trace.
+            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (IsUserError(e))
         {

@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -31,7 +34,62 @@ internal static class MatVec
     private static void Rows(float[] y, float[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
         var xs = new ReadOnlySpan<float>(x, xOffset, cols);
-        for (int r = start; r < end; r++)
-            y[yOffset + r] = TensorPrimitives.Dot(new ReadOnlySpan<float>(w, checked((int)(offset + (long)r * cols)), cols), xs);
+        ref float x0 = ref MemoryMarshal.GetReference(xs);
+        int r = start;
+        if (Vector512.IsHardwareAccelerated && cols % Vector512<float>.Count == 0)
+        {
+            // Four rows at a time: each load of x feeds four fused multiply-adds.
+            for (; r + 4 <= end; r += 4)
+            {
+                ref float w0 = ref MemoryMarshal.GetReference(Rows(w, offset, r, cols, 4));
+                ref float w1 = ref Unsafe.Add(ref w0, cols);
+                ref float w2 = ref Unsafe.Add(ref w1, cols);
+                ref float w3 = ref Unsafe.Add(ref w2, cols);
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (nuint i = 0; i < (nuint)cols; i += (nuint)Vector512<float>.Count)
+                {
+                    var xv = Vector512.LoadUnsafe(ref x0, i);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, i), xv, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w1, i), xv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w2, i), xv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w3, i), xv, a3);
+                }
+                y[yOffset + r] = Vector512.Sum(a0);
+                y[yOffset + r + 1] = Vector512.Sum(a1);
+                y[yOffset + r + 2] = Vector512.Sum(a2);
+                y[yOffset + r + 3] = Vector512.Sum(a3);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && cols % Vector256<float>.Count == 0)
+        {
+            for (; r + 4 <= end; r += 4)
+            {
+                ref float w0 = ref MemoryMarshal.GetReference(Rows(w, offset, r, cols, 4));
+                ref float w1 = ref Unsafe.Add(ref w0, cols);
+                ref float w2 = ref Unsafe.Add(ref w1, cols);
+                ref float w3 = ref Unsafe.Add(ref w2, cols);
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (nuint i = 0; i < (nuint)cols; i += (nuint)Vector256<float>.Count)
+                {
+                    var xv = Vector256.LoadUnsafe(ref x0, i);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref w0, i), xv, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref w1, i), xv, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref w2, i), xv, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref w3, i), xv, a3);
+                }
+                y[yOffset + r] = Vector256.Sum(a0);
+                y[yOffset + r + 1] = Vector256.Sum(a1);
+                y[yOffset + r + 2] = Vector256.Sum(a2);
+                y[yOffset + r + 3] = Vector256.Sum(a3);
+            }
+        }
+        for (; r < end; r++)
+            y[yOffset + r] = TensorPrimitives.Dot(Row(w, offset, r, cols), xs);
     }
+
+    private static ReadOnlySpan<float> Row(float[] w, long offset, int r, int cols) =>
+        new(w, checked((int)(offset + (long)r * cols)), cols);
+
+    private static ReadOnlySpan<float> Rows(float[] w, long offset, int r, int cols, int count) =>
+        new(w, checked((int)(offset + (long)r * cols)), count * cols);
 }
