@@ -94,6 +94,23 @@ public sealed class TokenShardEstimatorTests
     }
 
     [TestMethod]
+    public void TrainerGetsABatchSourceFromShardsOrTokenizedText()
+    {
+        var mlContext = new MLContext();
+        var data = TokenizedStories(mlContext, 100);
+        var options = new TokenWindowOptions { SequenceLength = 8 };
+        var fromText = TokenWindowBatchSource.FromDataView(data, options);
+        Assert.IsInstanceOfType<InMemoryTokenBatchSource>(fromText);
+
+        string dir = TokenShardTestData.NewFolder("fromview");
+        mlContext.Data.SaveAsTokenShards(data, dir, new TokenShardWriterOptions { TokensColumnName = "Tokens", StoriesPerShard = 25 });
+        using var shards = mlContext.Data.LoadFromTokenShards(dir, 8);
+        Assert.AreSame(shards, TokenWindowBatchSource.FromDataView(shards, options));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => TokenWindowBatchSource.FromDataView(shards, new TokenWindowOptions { SequenceLength = 16 })).Message, "SequenceLength 8");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => TokenWindowBatchSource.FromDataView(data, options, tokensColumnName: "Ids"));
+    }
+
+    [TestMethod]
     public void SchemaErrorsUseMLNetWording()
     {
         var mlContext = new MLContext();
