@@ -11,7 +11,7 @@ internal static class CliRunner
     {
         try
         {
-            // System.CommandLine's own handler would print a stack trace; ours prints the message.
+            // Without this System.CommandLine catches the action's exceptions itself and prints a stack trace.
             return root.Parse(TutorialSpellings.Rewrite(args)).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (IsUserError(e))

@@ -31,6 +31,9 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
     /// <summary>The added columns: name and type.</summary>
     private protected abstract IReadOnlyList<(string Name, DataViewType Type)> OutputColumns { get; }
 
+    /// <summary>Annotations of output column <paramref name="outputIndex"/> (none by default).</summary>
+    private protected virtual DataViewSchema.Annotations? OutputAnnotations(int outputIndex) => null;
+
     /// <summary>Throws an ML.NET-style schema error when <paramref name="inputSchema"/> lacks a usable input column.</summary>
     private protected abstract void CheckInputSchema(DataViewSchema inputSchema);
 
@@ -52,8 +55,8 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         CheckInputSchema(inputSchema);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
-        foreach (var (name, type) in OutputColumns)
-            builder.AddColumn(name, type);
+        for (int i = 0; i < OutputColumns.Count; i++)
+            builder.AddColumn(OutputColumns[i].Name, OutputColumns[i].Type, OutputAnnotations(i));
         return builder.ToSchema();
     }
 

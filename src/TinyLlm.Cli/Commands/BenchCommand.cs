@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Training;
+using TorchSharp;
+
+namespace TinyLlm.Cli.Commands;
+
+/// <summary>
+/// <c>tinyllm bench train</c>: training tokens/s and peak memory of one configuration on random tokens, printed as
+/// one JSON line (bench/train-bench.sh runs it beside the PyTorch reference, one process per measurement).
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => 288 };
+        var layers = new Option<int>("--n-layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 8 };
+        var heads = new Option<int>("--n-heads") { Description = "Query heads.", DefaultValueFactory = _ => 8 };
+        var kvHeads = new Option<int>("--n-kv-heads") { Description = "Key/value heads.", DefaultValueFactory = _ => 4 };
+        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size.", DefaultValueFactory = _ => 4096 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Sequence length.", DefaultValueFactory = _ => 256 };
+        var multipleOf = new Option<int>("--multiple-of") { Description = "SwiGLU hidden size rounding.", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--steps") { Description = "Measured optimizer steps.", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 2 };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
+        var explicitAttention = new Option<bool>("--explicit-attention") { Description = "Use the explicit attention formula instead of scaled_dot_product_attention." };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+
+        var train = new Command("train", "Measure training tokens/s and peak memory on random tokens; prints one JSON line.");
+        foreach (var o in new Option[] { dim, layers, heads, kvHeads, vocab, seqLen, multipleOf, batch, steps, warmup, threads, dtype, explicitAttention, device })
+            train.Options.Add(o);
+        train.SetAction(parse =>
+        {
+            torch.set_num_threads(parse.GetValue(threads));
+            string outDir = Path.Combine(Path.GetTempPath(), "tinyllm-bench-" + Environment.ProcessId);
+            int w = parse.GetValue(warmup), n = parse.GetValue(steps);
+            var options = new TrainingOptions
+            {
+                OutDir = outDir, Dim = parse.GetValue(dim), NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads),
+                NKvHeads = parse.GetValue(kvHeads), VocabSize = parse.GetValue(vocab), MaxSeqLen = parse.GetValue(seqLen),
+                MultipleOf = parse.GetValue(multipleOf), BatchSize = parse.GetValue(batch), GradientAccumulationSteps = 1,
+                MaxIters = w + n - 1, EvalInterval = int.MaxValue, EvalIters = 1, WarmupIters = 0, LearningRate = 5e-4,
+                Device = parse.GetValue(device)!, Dtype = parse.GetValue(dtype)!, WriteMetrics = false,
+                UseScaledDotProductAttention = !parse.GetValue(explicitAttention),
+            };
+            var stepMs = new List<double>();
+            double lastLoss = double.NaN;
+            var trainer = new LlamaTrainer(options);
+            try
+            {
+                var result = trainer.Fit(new RandomTokenSource(options.VocabSize, options.MaxSeqLen, 1337),
+                    new InlineProgress(p =>
+                    {
+                        if (p.Event != TrainingEvent.Step) return;
+                        stepMs.Add(p.StepMilliseconds);
+                        lastLoss = p.Loss;
+                    }));
+                result.Model.Dispose();
+            }
+            finally
+            {
+                if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
+            }
+            var measured = stepMs.Skip(w).ToList();
+            double tokens = (double)options.BatchSize * options.MaxSeqLen;
+            var report = new
+            {
+                impl = "tinyllm",
+                dtype = options.Dtype,
+                attention = parse.GetValue(explicitAttention) ? "explicit" : "sdpa",
+                threads = torch.get_num_threads(),
+                tokens_per_s = tokens * measured.Count / (measured.Sum() / 1000),
+                step_ms_median = measured.Order().ElementAt(measured.Count / 2),
+                final_loss = lastLoss,
+                peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
+            };
+            Console.WriteLine(JsonSerializer.Serialize(report));
+            return 0;
+        });
+
+        var bench = new Command("bench", "Benchmarks (see docs/benchmarks.md).");
+        bench.Subcommands.Add(train);
+        return bench;
+    }
+
+    private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    /// <summary>Uniformly random token windows, a pure function of (split, batch index): the benchmark's data.</summary>
+    private sealed class RandomTokenSource(int vocab, int sequenceLength, int seed) : ITokenBatchSource
+    {
+        public int SequenceLength => sequenceLength;
+
+        public int MaxTokenId => vocab - 1;
+
+        public long WindowCount(DataSplit split) => 1_000_000;
+
+        public void FillBatch(DataSplit split, long batchIndex, int batchSize, Span<long> inputs, Span<long> targets)
+        {
+            var rng = new Random(unchecked(seed * 1_000_003 + (int)split * 7919 + (int)batchIndex)); // HashCode is per-process random
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = rng.Next(vocab);
+            for (int i = 0; i < targets.Length; i++) targets[i] = rng.Next(vocab);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.MLNet;
+
+namespace TinyLlm.MLNet.Generation;
+
+/// <summary>
+/// Maps a prompt text column to a generated completion: the last stage of the TinyLlm pipeline, and what a
+/// <c>PredictionEngine</c> scores. It carries the model's weights and its tokenizer, and saves both into the
+/// ML.NET model zip. Generation runs on the pure .NET <see cref="InferenceEngine"/>.
+/// </summary>
+/// <remarks>
+/// Lazy over its input: a story is generated when a cursor asks for the completion of its row. Each cursor (and
+/// each <c>PredictionEngine</c>) owns its engine and key/value cache, so, as everywhere in ML.NET, use one
+/// <c>PredictionEngine</c> per thread; the weights are shared and read-only.
+/// </remarks>
+[TinyLlmLoadable("TinyLlmLlamaGeneration", "TLLMGENR", 1)]
+public sealed class LlamaGenerationTransformer : RowMappingTransformer
+{
+    private readonly byte[] _tokenizerModel;
+    private readonly LlamaGenerationOptions _options;
+
+    /// <summary>Creates the transformer from weights and the bytes of a SentencePiece <c>.model</c>.</summary>
+    /// <exception cref="ArgumentException">The tokenizer cannot be read or its vocabulary differs from the model's.</exception>
+    public LlamaGenerationTransformer(IHostEnvironment env, TransformerWeights weights, byte[] tokenizerModel, LlamaGenerationOptions? options = null)
+        : base(env)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(tokenizerModel);
+        _options = options?.Clone() ?? new LlamaGenerationOptions();
+        _options.Sampling.Validate();
+        _tokenizerModel = tokenizerModel;
+        Generator = new TextGenerator(weights, CreateTokenizer(tokenizerModel));
+    }
+
+    /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
+    public TextGenerator Generator { get; }
+
+    /// <summary>A copy of the options.</summary>
+    public LlamaGenerationOptions Options => _options.Clone();
+
+    /// <summary>The SentencePiece <c>.model</c> bytes of the tokenizer.</summary>
+    public ReadOnlyMemory<byte> TokenizerModel => _tokenizerModel;
+
+    /// <summary>A transformer with the same model and other options (e.g. another temperature or seed).</summary>
+    public LlamaGenerationTransformer WithOptions(LlamaGenerationOptions options) =>
+        new(Env, Generator.Weights, _tokenizerModel, options);
+
+    private protected override IReadOnlyList<string> InputColumnNames => [_options.PromptColumnName];
+
+    private protected override IReadOnlyList<(string Name, DataViewType Type)> OutputColumns =>
+        _options.TokenIdsColumnName is null
+            ? [(_options.CompletionColumnName, TextDataViewType.Instance)]
+            : [(_options.CompletionColumnName, TextDataViewType.Instance), (_options.TokenIdsColumnName, new VectorDataViewType(NumberDataViewType.Int32))];
+
+    private protected override void CheckInputSchema(DataViewSchema inputSchema)
+    {
+        var column = inputSchema.GetColumnOrNull(_options.PromptColumnName) ?? throw SchemaErrors.ColumnNotFound(_options.PromptColumnName);
+        if (column.Type is not TextDataViewType)
+            throw SchemaErrors.Mismatch(_options.PromptColumnName, "String", column.Type.ToString()!);
+    }
+
+    private protected override Delegate MakeGetter(DataViewRow input, int outputIndex)
+    {
+        var prompt = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[_options.PromptColumnName]);
+        var engine = new InferenceEngine(Generator.Weights);
+        ReadOnlyMemory<char> promptText = default;
+        long cachedPosition = -1;
+        GenerationResult? cached = null;
+        string cachedPrompt = "";
+
+        // Both output columns come from one generation per row.
+        GenerationResult Current()
+        {
+            if (cachedPosition != input.Position || cached is null)
+            {
+                prompt(ref promptText);
+                cachedPrompt = promptText.ToString();
+                cached = Generator.Generate(cachedPrompt, _options.Sampling, engine: engine);
+                cachedPosition = input.Position;
+            }
+            return cached;
+        }
+
+        if (outputIndex == 0)
+        {
+            return (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> value) =>
+            {
+                var result = Current();
+                value = (_options.IncludePromptInCompletion ? cachedPrompt + result.Text : result.Text).AsMemory();
+            });
+        }
+        return (ValueGetter<VBuffer<int>>)((ref VBuffer<int> value) =>
+        {
+            var ids = Current().TokenIds;
+            var editor = VBufferEditor.Create(ref value, ids.Count);
+            for (int i = 0; i < ids.Count; i++) editor.Values[i] = ids[i];
+            value = editor.Commit();
+        });
+    }
+
+    // *** Binary format ***
+    // main stream: string prompt column, string completion column, bool has ids column, [string ids column],
+    //   bool include prompt, float temperature, int top_k, float top_p, ulong seed, int max_new_tokens
+    // "tokenizer.model": the SentencePiece ModelProto bytes
+    // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint)
+    private protected override void SaveModel(ModelPayloadWriter writer)
+    {
+        var w = writer.Writer;
+        w.Write(_options.PromptColumnName);
+        w.Write(_options.CompletionColumnName);
+        w.Write(_options.TokenIdsColumnName is not null);
+        if (_options.TokenIdsColumnName is not null) w.Write(_options.TokenIdsColumnName);
+        w.Write(_options.IncludePromptInCompletion);
+        var s = _options.Sampling;
+        w.Write(s.Temperature);
+        w.Write(s.TopK);
+        w.Write(s.TopP);
+        w.Write(s.Seed);
+        w.Write(s.MaxNewTokens);
+        writer.SaveStream("tokenizer.model", stream => stream.Write(_tokenizerModel));
+        writer.SaveStream("weights.bin", stream => Llama2cCheckpoint.Write(Generator.Weights, stream));
+    }
+
+    internal static LlamaGenerationTransformer Load(IHostEnvironment env, ModelPayloadReader reader)
+    {
+        var r = reader.Reader;
+        var options = new LlamaGenerationOptions
+        {
+            PromptColumnName = r.ReadString(),
+            CompletionColumnName = r.ReadString(),
+        };
+        if (r.ReadBoolean()) options.TokenIdsColumnName = r.ReadString();
+        options.IncludePromptInCompletion = r.ReadBoolean();
+        options.Sampling = new SamplingOptions
+        {
+            Temperature = r.ReadSingle(),
+            TopK = r.ReadInt32(),
+            TopP = r.ReadSingle(),
+            Seed = r.ReadUInt64(),
+            MaxNewTokens = r.ReadInt32(),
+        };
+        byte[] tokenizer = [];
+        reader.LoadStream("tokenizer.model", s => tokenizer = ReadAll(s));
+        TransformerWeights? weights = null;
+        reader.LoadStream("weights.bin", s => weights = Llama2cCheckpoint.Read(s, "weights.bin in the model zip"));
+        return new LlamaGenerationTransformer(env, weights!, tokenizer, options);
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads a SentencePiece <c>.model</c>, turning the tokenizer library's errors into one clear message.</summary>
+    internal static SentencePieceTokenizer CreateTokenizer(byte[] model)
+    {
+        try
+        {
+            return SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: true, addEndOfSentence: false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ArgumentException($"The tokenizer model ({model.Length} bytes) is not a SentencePiece BPE model: {e.Message}", nameof(model), e);
+        }
+    }
+}

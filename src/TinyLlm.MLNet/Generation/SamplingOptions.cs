@@ -1,0 +1,36 @@
+namespace TinyLlm.MLNet.Generation;
+
+/// <summary>How tokens are drawn from the model's next-token distribution.</summary>
+public sealed class SamplingOptions
+{
+    /// <summary>Divides the logits before the softmax; 0 picks the most likely token (greedy). Default 1.0.</summary>
+    public float Temperature = 1.0f;
+
+    /// <summary>Keep only the k most likely tokens (0 = all). The tutorial's sample.py uses 300.</summary>
+    public int TopK = 300;
+
+    /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches p; 1 = off. In (0, 1].</summary>
+    public float TopP = 1.0f;
+
+    /// <summary>Seed of the sampler's random numbers; the same seed gives the same tokens.</summary>
+    public ulong Seed = 1337;
+
+    /// <summary>Number of tokens to generate after the prompt (fewer if the model ends the story). At least 1.</summary>
+    public int MaxNewTokens = 256;
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        if (!(Temperature >= 0) || float.IsInfinity(Temperature))
+            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be 0 (greedy) or a positive number.");
+        if (TopK < 0)
+            throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "top_k must be at least 1 (or 0 to keep every token).");
+        if (!(TopP > 0 && TopP <= 1))
+            throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top_p must be in (0, 1].");
+        if (MaxNewTokens < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max_new_tokens must be at least 1.");
+    }
+
+    /// <summary>A copy.</summary>
+    public SamplingOptions Clone() => (SamplingOptions)MemberwiseClone();
+}

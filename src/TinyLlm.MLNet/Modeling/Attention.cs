@@ -1,0 +1,89 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TinyLlm.MLNet.Modeling;
+
+/// <summary>
+/// Causal multi-head self-attention with grouped-query attention (<c>n_kv_heads</c> key/value heads shared by
+/// groups of query heads) and rotary position embeddings. No biases.
+/// </summary>
+public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly int _nHeads, _nKvHeads, _headDim;
+    private readonly double _dropout;
+    private readonly ForwardOptions _options;
+    private readonly Linear wq, wk, wv, wo;
+    private readonly Dropout attn_dropout, resid_dropout;
+
+    internal Attention(LlamaConfig config, ForwardOptions options) : base(nameof(Attention))
+    {
+        _nHeads = config.NHeads;
+        _nKvHeads = config.NKvHeads;
+        _headDim = config.HeadDim;
+        _dropout = config.Dropout;
+        _options = options;
+        wq = nn.Linear(config.Dim, _nHeads * _headDim, hasBias: false);
+        wk = nn.Linear(config.Dim, _nKvHeads * _headDim, hasBias: false);
+        wv = nn.Linear(config.Dim, _nKvHeads * _headDim, hasBias: false);
+        wo = nn.Linear(_nHeads * _headDim, config.Dim, hasBias: false);
+        attn_dropout = nn.Dropout(config.Dropout);
+        resid_dropout = nn.Dropout(config.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Attends over <paramref name="x"/> <c>(batch, seq, dim)</c>; <paramref name="cos"/>/<paramref name="sin"/>
+    /// are the RoPE tables for positions 0..seq-1, each <c>(seq, headDim / 2)</c>. Returns <c>(batch, seq, dim)</c>.
+    /// </summary>
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    {
+        long bsz = x.shape[0], seqlen = x.shape[1];
+
+        // QKV
+        var xq = _options.Linear(x, wq.weight!).view(bsz, seqlen, _nHeads, _headDim);
+        var xk = _options.Linear(x, wk.weight!).view(bsz, seqlen, _nKvHeads, _headDim);
+        var xv = _options.Linear(x, wv.weight!).view(bsz, seqlen, _nKvHeads, _headDim);
+
+        // RoPE relative positional embeddings
+        xq = Rope.Apply(xq, cos, sin);
+        xk = Rope.Apply(xk, cos, sin);
+
+        // grouped-query attention: each kv head serves n_heads / n_kv_heads query heads.
+        // libtorch's attention does not broadcast groups, so repeat k/v heads (head j serves queries j*rep..).
+        int nRep = _nHeads / _nKvHeads;
+        if (nRep > 1)
+        {
+            xk = xk.repeat_interleave(nRep, dim: 2);                             // (bs, seqlen, n_heads, hd)
+            xv = xv.repeat_interleave(nRep, dim: 2);
+        }
+
+        // make heads into a batch dimension
+        xq = xq.transpose(1, 2);                                                 // (bs, n_heads, seqlen, hd)
+        xk = xk.transpose(1, 2);
+        xv = xv.transpose(1, 2);
+
+        Tensor output;
+        double p = training ? _dropout : 0.0;
+        if (_options.UseScaledDotProductAttention)
+        {
+            output = nn.functional.scaled_dot_product_attention(xq, xk, xv, p: p, is_casual: true);
+        }
+        else
+        {
+            var scores = torch.matmul(xq, xk.transpose(2, 3)) / Math.Sqrt(_headDim); // (bs, n_heads, seqlen, seqlen)
+            var mask = torch.full(seqlen, seqlen, float.NegativeInfinity, device: x.device).triu(1);
+            scores = scores + mask;
+            scores = nn.functional.softmax(scores.to(ScalarType.Float32), dim: -1).to(xq.dtype);
+            scores = attn_dropout.forward(scores);
+            output = torch.matmul(scores, xv);                                   // (bs, n_heads, seqlen, hd)
+        }
+
+        // restore time as batch dimension and concat heads
+        output = output.transpose(1, 2).contiguous().view(bsz, seqlen, -1);
+
+        // final projection into the residual stream
+        output = _options.Linear(output, wo.weight!);
+        return resid_dropout.forward(output);
+    }
+}

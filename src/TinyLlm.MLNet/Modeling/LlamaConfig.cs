@@ -1,0 +1,102 @@
+using System.Text.Json.Serialization;
+
+namespace TinyLlm.MLNet.Modeling;
+
+/// <summary>
+/// Every hyperparameter of the LLaMA-2 architecture, as in llama2.c's <c>ModelArgs</c>. The defaults are this
+/// project's seed model (dim 288, 8 layers, 8 heads, 4 kv heads, vocab 4096, 8,483,616 parameters). The JSON
+/// names are llama2.c's <c>model_args</c> keys; the record is written into every checkpoint.
+/// </summary>
+public sealed record LlamaConfig
+{
+    /// <summary>Width of the residual stream (the embedding size).</summary>
+    [JsonPropertyName("dim")] public int Dim { get; init; } = 288;
+
+    /// <summary>Number of transformer blocks.</summary>
+    [JsonPropertyName("n_layers")] public int NLayers { get; init; } = 8;
+
+    /// <summary>Number of query heads; must divide <see cref="Dim"/>.</summary>
+    [JsonPropertyName("n_heads")] public int NHeads { get; init; } = 8;
+
+    /// <summary>Number of key/value heads (grouped-query attention); must divide <see cref="NHeads"/>.</summary>
+    [JsonPropertyName("n_kv_heads")] public int NKvHeads { get; init; } = 4;
+
+    /// <summary>Number of token ids (embedding rows and output logits).</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 4096;
+
+    /// <summary>The SwiGLU hidden size is rounded up to a multiple of this.</summary>
+    [JsonPropertyName("multiple_of")] public int MultipleOf { get; init; } = 32;
+
+    /// <summary>The SwiGLU hidden size; null derives it from <see cref="Dim"/> and <see cref="MultipleOf"/> as llama2.c does.</summary>
+    [JsonPropertyName("hidden_dim")] public int? HiddenDim { get; init; }
+
+    /// <summary>Epsilon inside RMSNorm's square root.</summary>
+    [JsonPropertyName("norm_eps")] public double NormEps { get; init; } = 1e-5;
+
+    /// <summary>The longest sequence the RoPE tables cover (the context length).</summary>
+    [JsonPropertyName("max_seq_len")] public int MaxSeqLen { get; init; } = 256;
+
+    /// <summary>Dropout probability on embeddings, attention weights and residual branches (0 disables it).</summary>
+    [JsonPropertyName("dropout")] public double Dropout { get; init; }
+
+    /// <summary>Size of one attention head: <c>Dim / NHeads</c>.</summary>
+    [JsonIgnore] public int HeadDim => Dim / NHeads;
+
+    /// <summary>
+    /// The SwiGLU hidden size actually used: <see cref="HiddenDim"/> when set, otherwise
+    /// <c>MultipleOf * ceil(int(2 * 4 * Dim / 3) / MultipleOf)</c> (768 for dim 288).
+    /// </summary>
+    [JsonIgnore]
+    public int FeedForwardDim
+    {
+        get
+        {
+            if (HiddenDim is int h) return h;
+            int hidden = 2 * (4 * Dim) / 3;
+            return MultipleOf * ((hidden + MultipleOf - 1) / MultipleOf);
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistent hyperparameter.</summary>
+    public void Validate()
+    {
+        static void Positive(int value, string name)
+        {
+            if (value <= 0) throw new ArgumentException($"The model option {name} must be a positive integer; got {value}.", name);
+        }
+        Positive(Dim, "dim");
+        Positive(NLayers, "n_layers");
+        Positive(NHeads, "n_heads");
+        Positive(NKvHeads, "n_kv_heads");
+        Positive(VocabSize, "vocab_size");
+        Positive(MultipleOf, "multiple_of");
+        Positive(MaxSeqLen, "max_seq_len");
+        if (HiddenDim is int h) Positive(h, "hidden_dim");
+        if (Dim % NHeads != 0)
+            throw new ArgumentException($"The model option n_heads ({NHeads}) must divide dim ({Dim}) so that every head has the same size.", "n_heads");
+        if (NHeads % NKvHeads != 0)
+            throw new ArgumentException($"The model option n_kv_heads ({NKvHeads}) must divide n_heads ({NHeads}): each key/value head serves a whole group of query heads.", "n_kv_heads");
+        if (HeadDim % 2 != 0)
+            throw new ArgumentException($"The head size dim / n_heads = {HeadDim} must be even: RoPE rotates pairs of channels.", "n_heads");
+        if (!(NormEps > 0) || double.IsInfinity(NormEps))
+            throw new ArgumentException($"The model option norm_eps must be a positive number; got {NormEps}.", "norm_eps");
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentException($"The model option dropout must be in [0, 1); got {Dropout}.", "dropout");
+    }
+
+    /// <summary>
+    /// Number of trainable parameters (the tied embedding/output matrix counted once), computed from the shapes.
+    /// </summary>
+    [JsonIgnore]
+    public long ParameterCount
+    {
+        get
+        {
+            long d = Dim, kv = (long)NKvHeads * HeadDim, f = FeedForwardDim;
+            long attention = d * d + 2 * d * kv + d * d;
+            long feedForward = 3 * d * f;
+            long perLayer = attention + feedForward + 2 * d;
+            return VocabSize * d + NLayers * perLayer + d;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TinyLlm.MLNet.Training;
+
+/// <summary>Turns the <c>device</c> and <c>dtype</c> options into TorchSharp values, with clear errors.</summary>
+public static class DeviceSelection
+{
+    /// <summary>
+    /// <c>auto</c> gives <c>cuda</c> when libtorch sees a GPU, else <c>cpu</c>. <c>cuda</c>/<c>cuda:N</c> need a CUDA
+    /// libtorch package (this project references the CPU one; see docs/training.md for swapping it).
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown device name.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
+    public static Device ResolveDevice(string device)
+    {
+        string name = (device ?? "").Trim().ToLowerInvariant();
+        if (name is "auto" or "") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (name == "cpu") return torch.CPU;
+        if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            int index = 0;
+            if (name.Length > 4 && !int.TryParse(name.AsSpan(5), out index))
+                throw new ArgumentException($"The option device '{device}' is not valid: write cuda:N with a GPU number N.", nameof(device));
+            if (!torch.cuda.is_available())
+                throw new InvalidOperationException($"The option device is '{device}' but CUDA is not available: this build uses the CPU libtorch package (see docs/training.md to swap in a CUDA one), or use --device cpu.");
+            if (index < 0 || index >= torch.cuda.device_count())
+                throw new ArgumentException($"The option device '{device}' names GPU {index}, but {torch.cuda.device_count()} GPU(s) are visible.", nameof(device));
+            return new Device(DeviceType.CUDA, index);
+        }
+        throw new ArgumentException($"The option device must be auto, cpu, cuda or cuda:N; got '{device}'.", nameof(device));
+    }
+
+    /// <summary><c>auto</c> is bfloat16 on CUDA and float32 on the CPU; otherwise <c>float32</c> or <c>bfloat16</c>.</summary>
+    /// <exception cref="ArgumentException">An unknown or unsupported type (float16 needs a gradient scaler we do not have).</exception>
+    public static ScalarType ResolveDtype(string dtype, Device device)
+    {
+        string name = (dtype ?? "").Trim().ToLowerInvariant();
+        return name switch
+        {
+            "auto" or "" => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
+            "float32" or "fp32" => ScalarType.Float32,
+            "bfloat16" or "bf16" => ScalarType.BFloat16,
+            "float16" or "fp16" => throw new ArgumentException("The option dtype float16 is not supported (it needs a gradient scaler); use bfloat16 or float32.", nameof(dtype)),
+            _ => throw new ArgumentException($"The option dtype must be auto, float32 or bfloat16; got '{dtype}'.", nameof(dtype)),
+        };
+    }
+}

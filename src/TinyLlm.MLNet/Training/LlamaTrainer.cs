@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using Microsoft.ML.Runtime;
+using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TinyLlm.MLNet.Training;
+
+/// <summary>
+/// llama2.c's <c>train.py</c> in C#: AdamW with decay/no-decay groups, linear warmup then cosine decay, gradient
+/// accumulation, clipping, periodic evaluation and atomic checkpoints, with <c>init_from=resume</c> continuing a run
+/// exactly (the data order is a pure function of the iteration). The loop is one flat method; only
+/// <see cref="GetLr"/> and <see cref="EstimateLoss"/> are split out, as in train.py.
+/// </summary>
+public sealed class LlamaTrainer
+{
+    /// <summary>llama2.c's MFU yardstick: an A100's bf16 peak.</summary>
+    private const double PromisedFlops = 312e12;
+
+    /// <summary>The llama2.c v0 export written beside each checkpoint.</summary>
+    public const string ExportFileName = "model.bin";
+
+    private readonly TrainingOptions _options;
+    private readonly IChannel? _channel;
+
+    /// <summary>Creates a trainer; <paramref name="env"/> (e.g. an <c>MLContext</c>) receives the log lines on its channel.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    public LlamaTrainer(TrainingOptions options, IHostEnvironment? env = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _channel = env?.Start(nameof(LlamaTrainer));
+    }
+
+    /// <summary>The options this trainer runs with.</summary>
+    public TrainingOptions Options => _options;
+
+    /// <summary>The path of the checkpoint in <c>out_dir</c>.</summary>
+    public string CheckpointPath => Path.Combine(_options.OutDir, Checkpoint.FileName);
+
+    /// <summary>
+    /// Learning rate of iteration <paramref name="it"/>: 1) linear warmup from 0, 2) <c>min_lr</c> after
+    /// <c>lr_decay_iters</c>, 3) cosine decay from <c>learning_rate</c> to <c>min_lr</c> in between.
+    /// </summary>
+    public double GetLr(long it)
+    {
+        var o = _options;
+        if (!o.DecayLr) return o.LearningRate;
+        long decayIters = o.LrDecayIters ?? o.MaxIters;
+        // 1) linear warmup for warmup_iters steps
+        if (it < o.WarmupIters) return o.LearningRate * it / o.WarmupIters;
+        // 2) if it > lr_decay_iters, return min learning rate
+        if (it > decayIters) return o.MinLr;
+        // 3) in between, use cosine decay down to min learning rate
+        if (decayIters == o.WarmupIters) return o.LearningRate;
+        double decayRatio = (double)(it - o.WarmupIters) / (decayIters - o.WarmupIters);
+        double coeff = 0.5 * (1.0 + Math.Cos(Math.PI * decayRatio)); // 1 -> 0
+        return o.MinLr + coeff * (o.LearningRate - o.MinLr);
+    }
+
+    /// <summary>
+    /// Mean loss over batches 0..eval_iters-1 of each split (the same batches at every evaluation, as train.py's
+    /// fresh iterators give), under <c>no_grad</c> and eval mode.
+    /// </summary>
+    public (double Train, double Val) EstimateLoss(LlamaModel model, ITokenBatchSource data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            double Mean(DataSplit split)
+            {
+                double sum = 0;
+                for (int k = 0; k < _options.EvalIters; k++)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var (x, y) = Batch(data, split, k, model.Device);
+                    sum += LlamaModel.Loss(model.forward(x), y).item<float>();
+                }
+                return sum / _options.EvalIters;
+            }
+            return (Mean(DataSplit.Train), Mean(DataSplit.Validation));
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <summary>
+    /// Trains on <paramref name="data"/> from scratch or from <c>out_dir/ckpt.bin</c> until iteration max_iters.
+    /// Cancelling stops at the next iteration boundary with <see cref="OperationCanceledException"/>; the last
+    /// checkpoint stays as it was.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data does not fit the options (sequence length, vocabulary).</exception>
+    /// <exception cref="FileNotFoundException">init_from=resume and there is no checkpoint.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint is damaged or of another architecture.</exception>
+    /// <exception cref="InvalidOperationException">The loss became NaN or infinite; the last good checkpoint is kept.</exception>
+    public TrainingResult Fit(ITokenBatchSource data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var o = _options;
+        CheckData(data);
+        Device device = DeviceSelection.ResolveDevice(o.Device);
+        ScalarType computeType = DeviceSelection.ResolveDtype(o.Dtype, device);
+        Directory.CreateDirectory(o.OutDir);
+        string ckptPath = CheckpointPath;
+        long tokensPerIter = (long)o.GradientAccumulationSteps * o.BatchSize * o.MaxSeqLen;
+        Log($"tokens per iteration will be: {tokensPerIter:N0} ({o.GradientAccumulationSteps} grad accum steps * {o.BatchSize} batch size * {o.MaxSeqLen} max seq len)");
+
+        // -------------------------------------------------------------------- model and optimizer
+        torch.manual_seed(o.Seed);
+        long iterNum = 0;
+        double bestValLoss = 1e9;
+        Checkpoint? resumeFrom = null;
+        var modelConfig = o.ToModelConfig();
+        if (o.InitFrom == "resume")
+        {
+            if (!File.Exists(ckptPath))
+                throw new FileNotFoundException($"init_from is 'resume' but there is no checkpoint at '{ckptPath}'; train from scratch first or point out_dir at an earlier run.", ckptPath);
+            resumeFrom = Checkpoint.Read(ckptPath);
+            CheckSameArchitecture(resumeFrom.ModelArgs, modelConfig, ckptPath);
+            iterNum = resumeFrom.IterNum;
+            bestValLoss = resumeFrom.BestValLoss;
+            Log($"resuming from {ckptPath} at iteration {iterNum} (best val loss {bestValLoss:F4})");
+        }
+        else
+        {
+            Log("initializing a new model from scratch");
+        }
+
+        var model = new LlamaModel(modelConfig);
+        try
+        {
+            if (resumeFrom is not null) resumeFrom.LoadModelState(model, $"the checkpoint '{ckptPath}'");
+            if (device.type != DeviceType.CPU) model.to(device);
+            model.ComputeType = computeType;
+            model.UseScaledDotProductAttention = o.UseScaledDotProductAttention;
+            model.train();
+            Log($"model: {model.ParameterCount:N0} parameters, device {device}, compute {computeType}");
+
+            // create optim groups: every matrix (embeddings included) decays, norm gains do not
+            var named = model.named_parameters().ToList();
+            var decay = named.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
+            var noDecay = named.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
+            var groups = new List<AdamW.ParamGroup>
+            {
+                new(decay, new AdamW.Options { weight_decay = o.WeightDecay }),
+                new(noDecay, new AdamW.Options { weight_decay = 0.0 }),
+            };
+            Log($"num decayed parameter tensors: {decay.Count}, with {decay.Sum(p => p.numel()):N0} parameters; non-decayed: {noDecay.Count}, with {noDecay.Sum(p => p.numel()):N0}");
+            using var optimizer = torch.optim.AdamW(groups, lr: o.LearningRate, beta1: o.Beta1, beta2: o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
+            if (resumeFrom is not null && resumeFrom.OptimizerState.Length > 0)
+            {
+                using var reader = new BinaryReader(new MemoryStream(resumeFrom.OptimizerState, writable: false));
+                try
+                {
+                    optimizer.load_state_dict(reader);
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException)
+                {
+                    throw new InvalidDataException($"The optimizer state in the checkpoint '{ckptPath}' does not fit this model: {e.Message}", e);
+                }
+            }
+            resumeFrom = null; // free the checkpoint's bytes
+
+            var metrics = o.WriteMetrics ? MetricsLog.Open(o.OutDir, iterNum) : null;
+            var allParameters = named.Select(p => p.parameter).ToList();
+            var losses = new List<double>();
+            long firstIter = iterNum;
+            string? lastCheckpoint = null;
+            double flopsPerIter = FlopsPerToken(model) * tokensPerIter;
+            double runningMfu = -1;
+            int localIter = 0;
+            var stopwatch = Stopwatch.StartNew();
+
+            // -------------------------------------------------------------------- training loop
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // determine and set the learning rate for this iteration
+                double lr = GetLr(iterNum);
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+
+                // evaluate the loss on train/val sets and write checkpoints
+                if (iterNum % o.EvalInterval == 0)
+                {
+                    var (trainLoss, valLoss) = EstimateLoss(model, data);
+                    Log($"step {iterNum}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
+                    if (!double.IsFinite(trainLoss) || !double.IsFinite(valLoss))
+                        throw Diverged(iterNum, "the evaluated loss", double.IsFinite(trainLoss) ? valLoss : trainLoss, lastCheckpoint ?? (File.Exists(ckptPath) ? ckptPath : null));
+                    progress?.Report(new TrainingProgress(TrainingEvent.Eval, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, trainLoss, valLoss));
+                    metrics?.AddEval(iterNum, iterNum * tokensPerIter, lr, trainLoss, valLoss);
+                    if (valLoss < bestValLoss || o.AlwaysSaveCheckpoint)
+                    {
+                        bestValLoss = Math.Min(bestValLoss, valLoss);
+                        if (o.AlwaysSaveCheckpoint) bestValLoss = valLoss;
+                        if (iterNum > 0)
+                        {
+                            Checkpoint.Capture(model, optimizer.save_state_dict, iterNum, bestValLoss, o).Write(ckptPath);
+                            lastCheckpoint = ckptPath;
+                            // and the weights in llama2.c's v0 layout, for run.c and the inference engine (as train.py does)
+                            string exportPath = Path.Combine(o.OutDir, ExportFileName);
+                            using (var file = File.Create(exportPath + ".tmp")) Llama2cCheckpoint.Write(model.ToTransformerWeights(), file);
+                            File.Move(exportPath + ".tmp", exportPath, overwrite: true);
+                            Log($"saved checkpoint to {ckptPath} and {exportPath}");
+                            progress?.Report(new TrainingProgress(TrainingEvent.Checkpoint, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, CheckpointPath: ckptPath));
+                        }
+                    }
+                    metrics?.Flush();
+                    stopwatch.Restart(); // the step time excludes evaluation
+                }
+                if (o.EvalOnly) break;
+
+                // forward backward update, with gradient accumulation to simulate a larger batch
+                double loss;
+                using (var scope = torch.NewDisposeScope())
+                {
+                    // dropout draws from the global generator: seed it per iteration so a resumed run draws the same masks
+                    if (o.Dropout > 0) torch.manual_seed(o.Seed + iterNum);
+                    Tensor? lossSum = null;
+                    for (int micro = 0; micro < o.GradientAccumulationSteps; micro++)
+                    {
+                        var (x, y) = Batch(data, DataSplit.Train, iterNum * o.GradientAccumulationSteps + micro, device);
+                        var microLoss = LlamaModel.Loss(model.forward(x), y) / o.GradientAccumulationSteps;
+                        microLoss.backward();
+                        var detached = microLoss.detach();
+                        lossSum = lossSum is null ? detached : lossSum + detached;
+                    }
+                    // clip the gradient
+                    if (o.GradClip != 0.0) nn.utils.clip_grad_norm_(allParameters, o.GradClip);
+                    optimizer.step();
+                    // flush the gradients as soon as we can, no need for this memory anymore
+                    optimizer.zero_grad();
+                    // the loss to the CPU: a sync point on CUDA, needed every step to stop on NaN before a bad checkpoint
+                    loss = lossSum!.item<float>();
+                }
+                NativeMemory.Trim();
+                if (!double.IsFinite(loss))
+                    throw Diverged(iterNum, "the training loss", loss, lastCheckpoint ?? (File.Exists(ckptPath) ? ckptPath : null));
+                losses.Add(loss);
+
+                // timing and logging
+                double dt = stopwatch.Elapsed.TotalSeconds;
+                stopwatch.Restart();
+                if (localIter >= 5)
+                {
+                    double mfu = flopsPerIter / dt / PromisedFlops;
+                    runningMfu = runningMfu < 0 ? mfu : 0.9 * runningMfu + 0.1 * mfu;
+                }
+                if (iterNum % o.LogInterval == 0)
+                {
+                    double tokensPerSecond = tokensPerIter / dt;
+                    Log($"{iterNum} | loss {loss:F4} | lr {lr:E3} | {dt * 1000:F2}ms | {tokensPerSecond:F0} tok/s | mfu {runningMfu * 100:F2}%");
+                    progress?.Report(new TrainingProgress(TrainingEvent.Step, iterNum, o.MaxIters, loss, lr, dt * 1000, tokensPerSecond, runningMfu));
+                    metrics?.AddStep(iterNum, (iterNum + 1) * tokensPerIter, lr, loss, dt * 1000, tokensPerSecond, runningMfu);
+                }
+                iterNum++;
+                localIter++;
+
+                // termination conditions
+                if (iterNum > o.MaxIters) break;
+            }
+            metrics?.Flush();
+
+            return new TrainingResult
+            {
+                Model = model,
+                IterNum = iterNum,
+                BestValLoss = bestValLoss,
+                CheckpointPath = lastCheckpoint,
+                Losses = losses,
+                FirstIter = firstIter,
+            };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>FLOPs per trained token (PaLM appendix B, as llama2.c): 6N + 12 L H Q T.</summary>
+    private static double FlopsPerToken(LlamaModel model)
+    {
+        var c = model.Config;
+        return 6.0 * model.ParameterCount + 12.0 * c.NLayers * c.NHeads * c.HeadDim * c.MaxSeqLen;
+    }
+
+    /// <summary>Batch <paramref name="index"/> of <paramref name="split"/> as int64 tensors on <paramref name="device"/>.</summary>
+    private (Tensor X, Tensor Y) Batch(ITokenBatchSource data, DataSplit split, long index, Device device)
+    {
+        int b = _options.BatchSize, t = data.SequenceLength;
+        var inputs = new long[b * t];
+        var targets = new long[b * t];
+        data.FillBatch(split, index, b, inputs, targets);
+        var x = torch.tensor(inputs, [b, t]);
+        var y = torch.tensor(targets, [b, t]);
+        return device.type == DeviceType.CPU ? (x, y) : (x.to(device), y.to(device));
+    }
+
+    private void CheckData(ITokenBatchSource data)
+    {
+        var o = _options;
+        if (data.SequenceLength != o.MaxSeqLen)
+            throw new ArgumentException($"The data windows hold {data.SequenceLength} tokens but the option max_seq_len is {o.MaxSeqLen}; build the data with the same sequence length.", nameof(data));
+        if (data.MaxTokenId >= o.VocabSize)
+            throw new ArgumentException($"The data holds token id {data.MaxTokenId}, which does not fit the option vocab_size {o.VocabSize}: set vocab_size to at least {data.MaxTokenId + 1} (the tokenizer's vocabulary size).", nameof(data));
+        foreach (var split in new[] { DataSplit.Train, DataSplit.Validation })
+        {
+            if (data.WindowCount(split) < 1)
+                throw new ArgumentException($"The {split.ToString().ToLowerInvariant()} data has no window of max_seq_len + 1 = {o.MaxSeqLen + 1} tokens; use more data or a smaller max_seq_len.", nameof(data));
+        }
+    }
+
+    private static void CheckSameArchitecture(LlamaConfig saved, LlamaConfig wanted, string path)
+    {
+        void Same<T>(string name, T a, T b)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a, b))
+                throw new InvalidDataException($"The checkpoint '{path}' was trained with {name} {a} but the options ask for {name} {b}; resume with the checkpoint's architecture or train from scratch.");
+        }
+        Same("dim", saved.Dim, wanted.Dim);
+        Same("n_layers", saved.NLayers, wanted.NLayers);
+        Same("n_heads", saved.NHeads, wanted.NHeads);
+        Same("n_kv_heads", saved.NKvHeads, wanted.NKvHeads);
+        Same("vocab_size", saved.VocabSize, wanted.VocabSize);
+        Same("multiple_of", saved.MultipleOf, wanted.MultipleOf);
+        Same("hidden_dim", saved.FeedForwardDim, wanted.FeedForwardDim);
+        Same("max_seq_len", saved.MaxSeqLen, wanted.MaxSeqLen);
+    }
+
+    private static InvalidOperationException Diverged(long iter, string what, double value, string? checkpoint) =>
+        new($"Training diverged at iteration {iter}: {what} is {value}. "
+            + (checkpoint is null ? "No checkpoint had been written yet. " : $"The last good checkpoint, '{checkpoint}', is kept. ")
+            + "Lower learning_rate, keep grad_clip on, or use float32.");
+
+    private void Log(string message) => _channel?.Info(MessageSensitivity.None, "{0}", message);
+}

@@ -1,0 +1,128 @@
+using System.Text.Json.Serialization;
+using TinyLlm.MLNet.Modeling;
+
+namespace TinyLlm.MLNet.Training;
+
+/// <summary>
+/// Every setting of llama2.c's <c>train.py</c>, with the tutorial's defaults (vocabulary 4096 and the seed model
+/// 288/8/8/4). Field names follow ML.NET's Options classes; the JSON names (stored in each checkpoint's
+/// <c>config</c>) are train.py's.
+/// </summary>
+public sealed class TrainingOptions
+{
+    // I/O
+    /// <summary>Folder for the checkpoint (<c>ckpt.bin</c>), the metrics CSV and the loss-curve PNG.</summary>
+    [JsonPropertyName("out_dir")] public string OutDir = "out";
+    /// <summary>Evaluate (and maybe checkpoint) every this many iterations.</summary>
+    [JsonPropertyName("eval_interval")] public int EvalInterval = 2000;
+    /// <summary>Report the training loss every this many iterations.</summary>
+    [JsonPropertyName("log_interval")] public int LogInterval = 1;
+    /// <summary>Batches per split averaged by each evaluation.</summary>
+    [JsonPropertyName("eval_iters")] public int EvalIters = 100;
+    /// <summary>Evaluate once and stop.</summary>
+    [JsonPropertyName("eval_only")] public bool EvalOnly;
+    /// <summary>Write a checkpoint at every evaluation, not only when the validation loss improves.</summary>
+    [JsonPropertyName("always_save_checkpoint")] public bool AlwaysSaveCheckpoint;
+    /// <summary><c>scratch</c> (a new model) or <c>resume</c> (continue from <c>out_dir/ckpt.bin</c>).</summary>
+    [JsonPropertyName("init_from")] public string InitFrom = "scratch";
+
+    // data
+    /// <summary>Sequences per micro-batch (the batch of one forward/backward).</summary>
+    [JsonPropertyName("batch_size")] public int BatchSize = 128;
+    /// <summary>Context length: tokens per training sequence.</summary>
+    [JsonPropertyName("max_seq_len")] public int MaxSeqLen = 256;
+    /// <summary>Size of the model's vocabulary; every token id in the data must be below it.</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize = 4096;
+
+    // model
+    /// <summary>Model width.</summary>
+    [JsonPropertyName("dim")] public int Dim = 288;
+    /// <summary>Number of transformer blocks.</summary>
+    [JsonPropertyName("n_layers")] public int NLayers = 8;
+    /// <summary>Number of query heads.</summary>
+    [JsonPropertyName("n_heads")] public int NHeads = 8;
+    /// <summary>Number of key/value heads.</summary>
+    [JsonPropertyName("n_kv_heads")] public int NKvHeads = 4;
+    /// <summary>SwiGLU hidden size rounding.</summary>
+    [JsonPropertyName("multiple_of")] public int MultipleOf = 32;
+    /// <summary>Dropout probability (0 for pretraining, as the tutorial).</summary>
+    [JsonPropertyName("dropout")] public double Dropout;
+
+    // adamw optimizer
+    /// <summary>Micro-batches whose gradients are summed into one optimizer step.</summary>
+    [JsonPropertyName("gradient_accumulation_steps")] public int GradientAccumulationSteps = 4;
+    /// <summary>Peak learning rate.</summary>
+    [JsonPropertyName("learning_rate")] public double LearningRate = 5e-4;
+    /// <summary>Total optimizer steps; iterations 0..max_iters run, as in train.py.</summary>
+    [JsonPropertyName("max_iters")] public int MaxIters = 100000;
+    /// <summary>AdamW decoupled weight decay on matrices (tensors with 2+ dimensions); vectors are not decayed.</summary>
+    [JsonPropertyName("weight_decay")] public double WeightDecay = 1e-1;
+    /// <summary>AdamW first-moment decay.</summary>
+    [JsonPropertyName("beta1")] public double Beta1 = 0.9;
+    /// <summary>AdamW second-moment decay.</summary>
+    [JsonPropertyName("beta2")] public double Beta2 = 0.95;
+    /// <summary>Clip the global gradient norm to this value; 0 disables clipping.</summary>
+    [JsonPropertyName("grad_clip")] public double GradClip = 1.0;
+
+    // learning rate decay settings
+    /// <summary>Use warmup + cosine decay; false keeps the learning rate constant.</summary>
+    [JsonPropertyName("decay_lr")] public bool DecayLr = true;
+    /// <summary>Iterations of linear warmup from 0.</summary>
+    [JsonPropertyName("warmup_iters")] public int WarmupIters = 1000;
+    /// <summary>Iteration at which the cosine reaches <see cref="MinLr"/>; null means <see cref="MaxIters"/>.</summary>
+    [JsonPropertyName("lr_decay_iters")] public int? LrDecayIters;
+    /// <summary>Learning rate at and after <see cref="LrDecayIters"/>.</summary>
+    [JsonPropertyName("min_lr")] public double MinLr;
+
+    // system
+    /// <summary><c>auto</c> (CUDA when available, else the CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    [JsonPropertyName("device")] public string Device = "auto";
+    /// <summary><c>auto</c> (bfloat16 on CUDA, float32 on the CPU), <c>float32</c> or <c>bfloat16</c> (bf16 compute, fp32 weights and optimizer).</summary>
+    [JsonPropertyName("dtype")] public string Dtype = "auto";
+    /// <summary>Seed of the initialization, dropout and (through the data source) the data order.</summary>
+    [JsonPropertyName("seed")] public int Seed = 1337;
+    /// <summary>Attention through libtorch's fused scaled_dot_product_attention (faster) rather than the explicit formula.</summary>
+    [JsonPropertyName("sdpa")] public bool UseScaledDotProductAttention = true;
+    /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
+    [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
+
+    /// <summary>The model these options describe.</summary>
+    public LlamaConfig ToModelConfig() => new()
+    {
+        Dim = Dim, NLayers = NLayers, NHeads = NHeads, NKvHeads = NKvHeads, VocabSize = VocabSize,
+        MultipleOf = MultipleOf, MaxSeqLen = MaxSeqLen, Dropout = Dropout,
+    };
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        static void AtLeast(long value, long min, string name)
+        {
+            if (value < min) throw new ArgumentException($"The option {name} must be at least {min}; got {value}.", name);
+        }
+        static void Finite(double value, double min, string name)
+        {
+            if (!double.IsFinite(value) || value < min) throw new ArgumentException($"The option {name} must be a finite number >= {min}; got {value}.", name);
+        }
+        if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException("The option out_dir must name a folder.", "out_dir");
+        AtLeast(EvalInterval, 1, "eval_interval");
+        AtLeast(LogInterval, 1, "log_interval");
+        AtLeast(EvalIters, 1, "eval_iters");
+        if (InitFrom is not ("scratch" or "resume"))
+            throw new ArgumentException($"The option init_from must be 'scratch' or 'resume'; got '{InitFrom}'.", "init_from");
+        AtLeast(BatchSize, 1, "batch_size");
+        AtLeast(GradientAccumulationSteps, 1, "gradient_accumulation_steps");
+        AtLeast(MaxIters, 0, "max_iters");
+        AtLeast(WarmupIters, 0, "warmup_iters");
+        if (LrDecayIters is int d) AtLeast(d, 0, "lr_decay_iters");
+        Finite(LearningRate, 0, "learning_rate");
+        Finite(MinLr, 0, "min_lr");
+        Finite(WeightDecay, 0, "weight_decay");
+        Finite(GradClip, 0, "grad_clip");
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"The option beta1 must be in [0, 1); got {Beta1}.", "beta1");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"The option beta2 must be in [0, 1); got {Beta2}.", "beta2");
+        ToModelConfig().Validate();
+        DeviceSelection.ResolveDevice(Device);
+        DeviceSelection.ResolveDtype(Dtype, DeviceSelection.ResolveDevice(Device));
+    }
+}

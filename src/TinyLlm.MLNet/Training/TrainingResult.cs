@@ -1,0 +1,25 @@
+using TinyLlm.MLNet.Modeling;
+
+namespace TinyLlm.MLNet.Training;
+
+/// <summary>The outcome of <see cref="LlamaTrainer.Fit"/>.</summary>
+public sealed class TrainingResult
+{
+    /// <summary>The trained model (the weights after the last step, on the training device). The caller owns and disposes it.</summary>
+    public required LlamaModel Model { get; init; }
+
+    /// <summary>The next iteration number (max_iters + 1 after a full run).</summary>
+    public required long IterNum { get; init; }
+
+    /// <summary>The best validation loss seen.</summary>
+    public required double BestValLoss { get; init; }
+
+    /// <summary>The last checkpoint written by this run, or null if none was.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Mean training loss of every iteration this run performed, indexed from <see cref="FirstIter"/>.</summary>
+    public required IReadOnlyList<double> Losses { get; init; }
+
+    /// <summary>The iteration of <c>Losses[0]</c> (0, or the resumed iteration).</summary>
+    public required long FirstIter { get; init; }
+}
