@@ -181,6 +181,38 @@ public sealed class GenerationTests
     }
 
     [TestMethod]
+    public void APredictionEngineSamplesEachCallWithTheNextSeed()
+    {
+        var ml = new MLContext();
+        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 64, scale: 3f);
+        var options = new LlamaGenerationOptions { Sampling = new SamplingOptions { Seed = 40, MaxNewTokens = 20 }, TokenIdsColumnName = "Ids" };
+        var transformer = new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options);
+        var engine = ml.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(transformer);
+        string first = engine.Predict(new StoryPrompt { Text = "Tom had a ball." }).Completion;
+        string second = engine.Predict(new StoryPrompt { Text = "Tom had a ball." }).Completion;
+        Assert.AreNotEqual(first, second);
+
+        var generator = transformer.Generator;
+        Assert.AreEqual(generator.Generate("Tom had a ball.", new SamplingOptions { Seed = 40, MaxNewTokens = 20 }).Text, first);
+        Assert.AreEqual(generator.Generate("Tom had a ball.", new SamplingOptions { Seed = 41, MaxNewTokens = 20 }).Text, second);
+
+        // The IDataView path: row i uses seed 40 + i, and the ids column agrees with the text.
+        var rows = ml.Data.CreateEnumerable<IdsRow>(transformer.Transform(ml.Data.LoadFromEnumerable(
+            [new StoryPrompt { Text = "Tom had a ball." }, new StoryPrompt { Text = "Tom had a ball." }])), reuseRowObject: false).ToArray();
+        Assert.AreEqual(first, rows[0].Completion);
+        Assert.AreEqual(second, rows[1].Completion);
+        Assert.AreEqual(first, _tokenizer.Decode(_tokenizer.Encode("Tom had a ball.").Concat(rows[0].Ids)).Substring("Tom had a ball.".Length));
+    }
+
+    private sealed class IdsRow
+    {
+        public string Completion { get; set; } = "";
+
+        [Microsoft.ML.Data.VectorType]
+        public int[] Ids { get; set; } = [];
+    }
+
+    [TestMethod]
     public void ATokenizerOfAnotherVocabularyIsRejected()
     {
         var weights = RandomWeights(vocab: 128, seqLen: 16, scale: 1f);
