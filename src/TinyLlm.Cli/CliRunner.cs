@@ -11,7 +11,14 @@ internal static class CliRunner
     {
         try
         {
-            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke();
+            // Without this System.CommandLine catches the action's exceptions itself and prints a stack trace.
+            return root.Parse(TutorialSpellings.Rewrite(args)).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: the library left its partial files (.part, .tmp) in a state the next run resumes from.
+            AnsiConsole.MarkupLine("[yellow]cancelled[/]");
+            return 130;
         }
         catch (Exception e) when (IsUserError(e))
         {

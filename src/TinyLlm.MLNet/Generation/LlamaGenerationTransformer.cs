@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.MLNet;
 
@@ -33,7 +33,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         _options = options?.Clone() ?? new LlamaGenerationOptions();
         _options.Sampling.Validate();
         _tokenizerModel = tokenizerModel;
-        Generator = new TextGenerator(weights, CreateTokenizer(tokenizerModel));
+        Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"));
     }
 
     /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
@@ -157,16 +157,4 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         return buffer.ToArray();
     }
 
-    /// <summary>Reads a SentencePiece <c>.model</c>, turning the tokenizer library's errors into one clear message.</summary>
-    internal static SentencePieceTokenizer CreateTokenizer(byte[] model)
-    {
-        try
-        {
-            return SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: true, addEndOfSentence: false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new ArgumentException($"The tokenizer model ({model.Length} bytes) is not a SentencePiece BPE model: {e.Message}", nameof(model), e);
-        }
-    }
 }

@@ -86,6 +86,9 @@ public sealed class TrainingOptions
     /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
 
+    /// <summary>A copy of every option.</summary>
+    public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
+
     /// <summary>The model these options describe.</summary>
     public LlamaConfig ToModelConfig() => new()
     {

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text;
+using Google.Protobuf;
+using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.Tokenization.Proto;
+
+namespace TinyLlm.MLNet.Tokenization;
+
+/// <summary>
+/// A SentencePiece BPE model: the <c>ModelProto</c> that <c>spm_train</c> writes as <c>.model</c>. Encoding and
+/// decoding go through Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/> over these bytes.
+/// </summary>
+public sealed class SentencePieceModel
+{
+    private readonly ModelProto _proto;
+    private readonly byte[] _bytes;
+
+    // Our identity normalizer, used when the model asks for exactly what it implements (escaped spaces, prefix
+    // whitespace, no precompiled rules); null otherwise, and Microsoft.ML.Tokenizers normalizes.
+    private readonly SentenceNormalizer? _normalizer;
+    private readonly Lazy<SentencePieceTokenizer> _bareTokenizer;
+    [ThreadStatic] private static List<char>? _normalizedBuffer;
+
+    internal SentencePieceModel(ModelProto proto, IReadOnlyList<string> warnings)
+    {
+        _proto = proto;
+        _bytes = proto.ToByteArray();
+        Warnings = warnings;
+        var n = proto.NormalizerSpec;
+        bool identity = n is null || (n.PrecompiledCharsmap.IsEmpty && n.EscapeWhitespaces && !(proto.TrainerSpec?.TreatWhitespaceAsSuffix ?? false));
+        if (identity && !HasUserDefinedPieces(proto))
+            _normalizer = new SentenceNormalizer(new SentencePieceBpeOptions
+            {
+                AddDummyPrefix = n?.AddDummyPrefix ?? true,
+                RemoveExtraWhitespaces = n?.RemoveExtraWhitespaces ?? true,
+            }, []);
+        _bareTokenizer = new(() => CreateTokenizer(false, false), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    // User-defined pieces are matched by Microsoft.ML.Tokenizers' normalizer; leave normalization to it then.
+    private static bool HasUserDefinedPieces(ModelProto proto) =>
+        proto.Pieces.Any(p => p.Type == ModelProto.Types.SentencePiece.Types.Type.UserDefined);
+
+    /// <summary>Problems worth telling the user about that did not stop training (e.g. a vocabulary too large for uint16 shards).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>Number of pieces (ids are 0 to VocabSize - 1).</summary>
+    public int VocabSize => _proto.Pieces.Count;
+
+    /// <summary>Id of the beginning-of-sentence piece, or -1.</summary>
+    public int BosId => _proto.TrainerSpec?.BosId ?? 1;
+
+    /// <summary>Id of the end-of-sentence piece, or -1.</summary>
+    public int EosId => _proto.TrainerSpec?.EosId ?? 2;
+
+    /// <summary>The text of piece <paramref name="id"/> (spaces appear as <c>▁</c>).</summary>
+    public string GetPiece(int id) => _proto.Pieces[id].Piece;
+
+    /// <summary>The score of piece <paramref name="id"/> (merge rank, negated; 0 for special pieces).</summary>
+    public float GetScore(int id) => _proto.Pieces[id].Score;
+
+    /// <summary>The serialized <c>ModelProto</c>, exactly the bytes of the <c>.model</c> file.</summary>
+    public byte[] ToBytes() => (byte[])_bytes.Clone();
+
+    /// <summary>The <c>.vocab</c> text: one line per piece, piece, tab, score, as <c>spm_train</c> writes it.</summary>
+    public string ToVocabText()
+    {
+        var sb = new StringBuilder();
+        foreach (var p in _proto.Pieces)
+            sb.Append(p.Piece).Append('\t').Append(FormatScore(p.Score)).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="modelPath"/> (the model) and the same path with extension <c>.vocab</c>, each through a
+    /// temporary file renamed into place.
+    /// </summary>
+    public void Save(string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(modelPath));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        WriteAtomically(modelPath, s => s.Write(_bytes));
+        WriteAtomically(Path.ChangeExtension(modelPath, ".vocab"), s => s.Write(Encoding.UTF8.GetBytes(ToVocabText())));
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="text"/> to ids as <c>spm_encode</c> does: sentencepiece's identity normalization
+    /// (done here), then Microsoft.ML.Tokenizers' BPE encoding. Prefer this to calling the
+    /// <see cref="CreateTokenizer"/> tokenizer directly: Microsoft.ML.Tokenizers 2.0.1's normalizer returns nothing for
+    /// a text that is one character once spaces are trimmed (e.g. <c>"a"</c> or <c>" ."</c>) and encodes a
+    /// whitespace-only text as <c>▁</c> where sentencepiece gives no ids.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <param name="addBeginningOfSentence">Put the BOS id first.</param>
+    /// <param name="addEndOfSentence">Put the EOS id last.</param>
+    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text, bool addBeginningOfSentence = true, bool addEndOfSentence = false)
+    {
+        var tokenizer = _bareTokenizer.Value;
+        if (_normalizer is null) return tokenizer.EncodeToIds(text, addBeginningOfSentence, addEndOfSentence);
+        var normalized = _normalizedBuffer ??= new List<char>(256);
+        _normalizer.Normalize(text, normalized);
+        var ids = normalized.Count == 0
+            ? new List<int>(2)
+            : new List<int>(tokenizer.EncodeToIds(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(normalized),
+                addBeginningOfSentence: false, addEndOfSentence: false, considerPreTokenization: false, considerNormalization: false));
+        if (addBeginningOfSentence && BosId >= 0) ids.Insert(0, BosId);
+        if (addEndOfSentence && EosId >= 0) ids.Add(EosId);
+        return ids;
+    }
+
+    /// <summary>Decodes ids to text (special pieces dropped, byte pieces joined into characters).</summary>
+    public string Decode(IEnumerable<int> ids) => _bareTokenizer.Value.Decode(ids);
+
+    /// <summary>A Microsoft.ML.Tokenizers tokenizer over this model (see <see cref="Encode"/> for a known issue of its normalizer).</summary>
+    /// <param name="addBeginningOfSentence">Put the BOS id first when encoding.</param>
+    /// <param name="addEndOfSentence">Put the EOS id last when encoding.</param>
+    public SentencePieceTokenizer CreateTokenizer(bool addBeginningOfSentence = true, bool addEndOfSentence = false)
+    {
+        using var stream = new MemoryStream(_bytes, writable: false);
+        return SentencePieceTokenizer.Create(stream, addBeginningOfSentence, addEndOfSentence);
+    }
+
+    /// <summary>Reads a <c>.model</c> file (ours or one trained by sentencepiece itself).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a sentencepiece model, or not a BPE one.</exception>
+    public static SentencePieceModel Load(string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"Tokenizer model '{modelPath}' does not exist.", modelPath);
+        return FromBytes(File.ReadAllBytes(modelPath), modelPath);
+    }
+
+    /// <summary>Reads a model from its bytes; <paramref name="source"/> names it in error messages.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a sentencepiece BPE model.</exception>
+    public static SentencePieceModel FromBytes(byte[] bytes, string source = "model")
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ModelProto proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"'{source}' is not a sentencepiece model (it does not parse as a ModelProto: {e.Message}).", e);
+        }
+        if (proto.Pieces.Count == 0 || proto.TrainerSpec is null)
+            throw new InvalidDataException($"'{source}' is not a sentencepiece model: it holds no pieces or no trainer spec.");
+        if (proto.TrainerSpec.ModelType != TrainerSpec.Types.ModelType.Bpe)
+            throw new InvalidDataException($"'{source}' is a sentencepiece {proto.TrainerSpec.ModelType} model; only BPE models are supported.");
+        for (int i = 0; i < proto.Pieces.Count; i++)
+            if (string.IsNullOrEmpty(proto.Pieces[i].Piece))
+                throw new InvalidDataException($"'{source}' is not a valid sentencepiece model: piece {i} is empty.");
+        var model = new SentencePieceModel(proto, []);
+        try
+        {
+            model.CreateTokenizer();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or NotSupportedException)
+        {
+            throw new InvalidDataException($"'{source}' cannot be used by Microsoft.ML.Tokenizers: {e.Message}", e);
+        }
+        return model;
+    }
+
+    /// <summary>The score as C++'s ostream prints a float (6 significant digits; negative zero as "-0").</summary>
+    internal static string FormatScore(float score)
+    {
+        if (score == MathF.Floor(score) && MathF.Abs(score) < 1e6f)
+            return (float.IsNegative(score) && score == 0 ? "-0" : ((long)score).ToString(CultureInfo.InvariantCulture));
+        return score.ToString("G6", CultureInfo.InvariantCulture).Replace("E+0", "e+0").Replace("E-0", "e-0").Replace("E", "e");
+    }
+
+    private static void WriteAtomically(string path, Action<Stream> write)
+    {
+        string tmp = path + ".tmp";
+        using (var s = File.Create(tmp)) write(s);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

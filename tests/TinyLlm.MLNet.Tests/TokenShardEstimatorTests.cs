@@ -1,0 +1,91 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.MLNet;
+
+namespace TinyLlm.MLNet.Tests;
+
+[TestClass]
+public sealed class TokenShardEstimatorTests
+{
+    private static IDataView TokenizedStories(MLContext mlContext, int count)
+    {
+        // Stand-in for the tokenizer transformer's output: a variable-length Vector<Int32> "Tokens" column, BOS first.
+        var rows = Enumerable.Range(0, count).Select(r => new TokensRow { Tokens = [1, .. Enumerable.Range(0, 30 + r % 7).Select(i => 3 + (r * 31 + i) % 500)] });
+        var schema = SchemaDefinition.Create(typeof(TokensRow));
+        schema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Int32);
+        return mlContext.Data.LoadFromEnumerable(rows.ToList(), schema);
+    }
+
+    [TestMethod]
+    public void PipelineStageWritesShardsAndHandsTheWindowsToTheNextStage()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = TokenizedStories(mlContext, 300);
+        string dir = TokenShardTestData.NewFolder("estimator");
+        var pipeline = mlContext.Transforms.CopyColumns("Ids", "Tokens")
+            .Append(mlContext.Transforms.PretokenizeToShards(new TokenShardEstimatorOptions
+            {
+                OutputDirectory = dir,
+                Writer = new TokenShardWriterOptions { TokensColumnName = "Ids", StoriesPerShard = 100 },
+                Windows = new TokenShardLoaderOptions { SequenceLength = 16 },
+            }));
+        var shape = pipeline.GetOutputSchema(ShapeOf(data.Schema));
+        CollectionAssert.AreEqual(new[] { "Input", "Target" }, shape.Select(c => c.Name).ToArray());
+
+        var model = pipeline.Fit(data);
+        Assert.HasCount(3, Directory.GetFiles(dir, "*.bin"));
+        var windows = model.Transform(data);
+        Assert.IsInstanceOfType<ITokenBatchSource>(windows);
+        using var reread = mlContext.Data.LoadFromTokenShards(dir, 16);
+        Assert.AreEqual(reread.GetRowCount(), windows.GetRowCount());
+        CollectionAssert.AreEqual(
+            reread.GetColumn<int[]>("Target").SelectMany(x => x).ToArray(),
+            windows.GetColumn<int[]>("Target").SelectMany(x => x).ToArray());
+        ((TokenShardTransformer)model.LastTransformer).Dispose();
+    }
+
+    [TestMethod]
+    public void InMemoryStageMatchesTheTokenStream()
+    {
+        var mlContext = new MLContext();
+        var data = TokenizedStories(mlContext, 120);
+        var transformer = mlContext.Transforms.PretokenizeToShards(outputDirectory: null, sequenceLength: 8).Fit(data);
+        var source = (ITokenBatchSource)transformer.Transform(data);
+        var all = data.GetColumn<int[]>("Tokens").SelectMany(x => x).ToArray();
+        Assert.AreEqual(all.Length, transformer.Source.TokenCount);
+        Assert.AreEqual(all.Max(), source.MaxTokenId);
+        Assert.IsGreaterThan(0L, source.WindowCount(DataSplit.Validation));
+        // Unshuffled validation windows are the first tokens of the stream.
+        var unshuffled = new InMemoryTokenBatchSource([all.Select(i => (ushort)i).ToArray()], new TokenWindowOptions { SequenceLength = 8, ValidationShards = [] });
+        Assert.AreEqual(all.Length / 8 - 1, unshuffled.WindowCount(DataSplit.Train));
+        CollectionAssert.AreEqual(all.Take(9).Select(i => (ushort)i).ToArray(), unshuffled.Window(DataSplit.Train, 0).ToArray());
+    }
+
+    [TestMethod]
+    public void SchemaErrorsUseMLNetWording()
+    {
+        var mlContext = new MLContext();
+        var data = TokenizedStories(mlContext, 10);
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            mlContext.Transforms.PretokenizeToShards(null, 8, tokensColumnName: "Missing").GetOutputSchema(ShapeOf(data.Schema)));
+        Assert.AreEqual("inputSchema", e.ParamName);
+        StringAssert.Contains(e.Message, "Could not find input column 'Missing'");
+        var text = mlContext.Data.LoadFromEnumerable(new[] { new TextRow { Text = "x" } });
+        var e2 = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            mlContext.Transforms.PretokenizeToShards(null, 8, tokensColumnName: "Text").GetOutputSchema(ShapeOf(text.Schema)));
+        StringAssert.Contains(e2.Message, "Schema mismatch for input column 'Text': expected Vector<Int32>");
+        Assert.ThrowsExactly<NotSupportedException>(() =>
+            mlContext.Model.Save(mlContext.Transforms.PretokenizeToShards(null, 8).Fit(data), data.Schema, new MemoryStream()));
+    }
+
+    /// <summary>SchemaShape of a schema (ML.NET's SchemaShape.Create is internal).</summary>
+    private static SchemaShape ShapeOf(DataViewSchema schema) => new(schema.Select(c => SchemaShapes.Column(new SchemaShapes.NewColumn(
+        c.Name,
+        c.Type is VectorDataViewType v ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector) : SchemaShape.Column.VectorKind.Scalar,
+        c.Type is VectorDataViewType vt ? vt.ItemType : c.Type))));
+
+    public sealed class TokensRow { public int[] Tokens { get; set; } = []; }
+
+    public sealed class TextRow { public string Text { get; set; } = ""; }
+}
