@@ -37,8 +37,10 @@ internal static class TokenizeCommand
             }
             if (!input!.Exists) throw new FileNotFoundException($"Input file '{input.FullName}' does not exist.", input.FullName);
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false };
-            foreach (var line in File.ReadLines(input.FullName))
-                stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
+            // Lines end at '\n' only, as spm_encode reads them (a '\r' stays in the line).
+            foreach (var block in SentencePieceBpeTrainer.ReadCorpusFile(input.FullName))
+                foreach (var line in block.Split('\n'))
+                    stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
             return 0;
         });
         return command;
