@@ -153,6 +153,45 @@ public sealed class SentencePieceBpeTrainerTests
     }
 
     [TestMethod]
+    public void SpecialSymbolsAndIdsMatchSpmTrain()
+    {
+        // User-defined and control symbols, a padding id, and special pieces inside the training text (which
+        // training must not learn from).
+        ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
+        var random = new Random(3);
+        var lines = TokenizerTestCorpus.Synthetic(4_000, seed: 12).Select(l =>
+            random.Next(4) == 0 ? l.Insert(l.IndexOf(' ') + 1, "<sep> ") : random.Next(20) == 0 ? l + " <s>" : l);
+        string corpus = TokenizerTestCorpus.WriteTemp("specials.txt", lines);
+        string theirs = SpmReference.Train(corpus, 500, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-specials"),
+            "--user_defined_symbols=<sep>,<mask> --control_symbols=<ctl> --pad_id=3");
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions
+        {
+            VocabSize = 500,
+            UserDefinedSymbols = ["<sep>", "<mask>"],
+            ControlSymbols = ["<ctl>"],
+            PadId = 3,
+        });
+        Assert.AreEqual(File.ReadAllText(Path.ChangeExtension(theirs, ".vocab")), ours.ToVocabText());
+        var a = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(theirs));
+        var b = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Parser.ParseFrom(ours.ToBytes());
+        CollectionAssert.AreEqual(a.Pieces.Select(p => p.Type).ToArray(), b.Pieces.Select(p => p.Type).ToArray());
+    }
+
+    [TestMethod]
+    public void InputSentenceSizeTakesTheFirstLinesOrASeededSample()
+    {
+        var lines = TokenizerTestCorpus.Synthetic(3_000, seed: 4);
+        var first = SentencePieceBpeTrainer.Train(lines, new SentencePieceBpeOptions { VocabSize = 450, InputSentenceSize = 1_000, ShuffleInputSentence = false });
+        var prefix = SentencePieceBpeTrainer.Train(lines.Take(1_000), new SentencePieceBpeOptions { VocabSize = 450 });
+        Assert.AreEqual(prefix.ToVocabText(), first.ToVocabText());
+
+        var sampled = SentencePieceBpeTrainer.Train(lines, new SentencePieceBpeOptions { VocabSize = 450, InputSentenceSize = 1_000 });
+        var again = SentencePieceBpeTrainer.Train(lines, new SentencePieceBpeOptions { VocabSize = 450, InputSentenceSize = 1_000 });
+        Assert.AreEqual(sampled.ToVocabText(), again.ToVocabText());
+        Assert.AreNotEqual(first.ToVocabText(), sampled.ToVocabText());
+    }
+
+    [TestMethod]
     public void TrainingIsDeterministicAcrossThreadCounts()
     {
         var lines = TokenizerTestCorpus.Synthetic(5_000, seed: 3);
