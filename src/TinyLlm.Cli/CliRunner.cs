@@ -14,9 +14,18 @@ internal static class CliRunner
             // Without this System.CommandLine catches the action's exceptions itself and prints a stack trace.
             return root.Parse(TutorialSpellings.Rewrite(args)).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: the library left its partial files (.part, .tmp) in a state the next run resumes from.
+            AnsiConsole.MarkupLine("[yellow]cancelled[/]");
+            return 130;
+        }
         catch (Exception e) when (IsUserError(e))
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            // ArgumentException appends "(Parameter 'x')" (and "Actual value was v.") to its message; the text
+            // before it already names the option and the allowed range.
+            string message = e is ArgumentException { ParamName: not null } a ? a.Message.Split(" (Parameter '")[0] : e.Message;
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {message}");
             return 1;
         }
     }

@@ -8,5 +8,8 @@ root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(TrainTokenizerCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(PretokenizeCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 return CliRunner.Run(root, args);

@@ -4,22 +4,28 @@ using TinyLlm.MLNet.MLNet;
 using TinyLlm.MLNet.ProcessProbe;
 
 // Usage: probe <mode> <model.zip> <input text>
-//   blob:             register TinyLlm + this probe's test transformer, load, score "Text" -> "Echo"
+//   blob:              register TinyLlm + this probe's test transformer, load, score "Text" -> "Echo"
 //   blob-unregistered: load without registering (expected to fail)
+//   story:             register TinyLlm, load a whole TinyLlm pipeline, score a prompt "Text" -> "Completion"
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: probe blob|blob-unregistered <model.zip> <text>");
+    Console.Error.WriteLine("usage: probe blob|blob-unregistered|story <model.zip> <text>");
     return 2;
 }
 var mlContext = new MLContext(seed: 1);
-if (args[0] == "blob")
-{
+if (args[0] is "blob" or "story")
     mlContext.ComponentCatalog.RegisterTinyLlm();
+if (args[0] == "blob")
     ModelPersistence.Register(mlContext.ComponentCatalog, typeof(BlobTransformer).Assembly);
-}
 try
 {
     var model = mlContext.Model.Load(args[1], out _);
+    if (args[0] == "story")
+    {
+        var stories = mlContext.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(model);
+        Console.Write(stories.Predict(new StoryPrompt { Text = args[2] }).Completion);
+        return 0;
+    }
     var engine = mlContext.Model.CreatePredictionEngine<ProbeInput, ProbeOutput>(model);
     Console.WriteLine(engine.Predict(new ProbeInput { Text = args[2] }).Echo);
     return 0;
@@ -38,4 +44,14 @@ public sealed class ProbeInput
 public sealed class ProbeOutput
 {
     public string Echo { get; set; } = "";
+}
+
+public sealed class StoryPrompt
+{
+    public string Text { get; set; } = "";
+}
+
+public sealed class StoryCompletion
+{
+    public string Completion { get; set; } = "";
 }

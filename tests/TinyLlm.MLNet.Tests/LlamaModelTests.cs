@@ -151,6 +151,27 @@ public sealed class LlamaModelTests
     }
 
     [TestMethod]
+    public void DropoutActsInTrainingModeOnlyOnBothAttentionPaths()
+    {
+        torch.manual_seed(19);
+        using var model = new LlamaModel(Tiny with { Dropout = 0.2 });
+        var tokens = RandomTokens(2, 16, Tiny.VocabSize, 9);
+        using var noGrad = torch.no_grad();
+        foreach (bool sdpa in new[] { true, false })
+        {
+            model.UseScaledDotProductAttention = sdpa;
+            model.train();
+            var a = model.forward(tokens);
+            var b = model.forward(tokens);
+            Assert.IsTrue((a - b).abs().max().item<float>() > 1e-3, $"sdpa={sdpa}: training-mode outputs should differ");
+            model.eval();
+            var c = model.forward(tokens);
+            var d = model.forward(tokens);
+            Assert.AreEqual(0f, (c - d).abs().max().item<float>(), $"sdpa={sdpa}: eval mode must be deterministic");
+        }
+    }
+
+    [TestMethod]
     public void InitialLossIsCloseToLnVocab()
     {
         torch.manual_seed(11);

@@ -156,6 +156,22 @@ public sealed class LlamaTrainerTests
     }
 
     [TestMethod]
+    public void EvalOnlyEvaluatesOnceAndTrainsNothing()
+    {
+        string dir = NewOutDir();
+        var o = Tiny(dir);
+        o.EvalOnly = true;
+        var reports = new List<TrainingProgress>();
+        var result = new LlamaTrainer(o).Fit(Data(), new SynchronousProgress<TrainingProgress>(reports.Add));
+        using var model = result.Model;
+        Assert.AreEqual(0, result.Losses.Count);
+        Assert.AreEqual(0L, result.IterNum);
+        Assert.AreEqual(1, reports.Count(r => r.Event == TrainingEvent.Eval));
+        Assert.AreEqual(0, reports.Count(r => r.Event == TrainingEvent.Step));
+        Assert.IsFalse(File.Exists(Path.Combine(dir, Checkpoint.FileName)), "no checkpoint at iteration 0, as in train.py");
+    }
+
+    [TestMethod]
     public void DataThatDoesNotFitTheOptionsIsRefused()
     {
         var o = Tiny(NewOutDir());

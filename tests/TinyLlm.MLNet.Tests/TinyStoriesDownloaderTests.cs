@@ -127,6 +127,16 @@ public sealed class TinyStoriesDownloaderTests
         CollectionAssert.AreEqual(new[] { $"bytes={have}-" }, ranges);
         CollectionAssert.AreEqual(stories, TinyStoriesReader.ReadStories(honoured).ToArray());
 
+        // A .part that is already whole (a run stopped before renaming it): the server says 416, nothing is fetched.
+        string whole = Path.Combine(_dir, "whole");
+        Directory.CreateDirectory(whole);
+        File.WriteAllBytes(Path.Combine(whole, ArchiveName + ".part"), bytes);
+        ranges.Clear();
+        using (var server = new ArchiveServer(bytes, honourRange: true, ranges))
+            Download(server.Url, whole);
+        CollectionAssert.AreEqual(new[] { $"bytes={bytes.Length}-" }, ranges);
+        CollectionAssert.AreEqual(stories, TinyStoriesReader.ReadStories(whole).ToArray());
+
         // A server that ignores Range answers 200 with the whole file: what the .part held (junk here) is dropped.
         string ignored = Path.Combine(_dir, "ignored");
         Directory.CreateDirectory(ignored);
@@ -233,6 +243,13 @@ public sealed class TinyStoriesDownloaderTests
                     if (honourRange && range is not null && range.StartsWith("bytes=", StringComparison.Ordinal))
                         from = int.Parse(range["bytes=".Length..].TrimEnd('-'));
                     var response = context.Response;
+                    if (from >= content.Length)
+                    {
+                        response.StatusCode = 416;
+                        response.Headers["Content-Range"] = $"bytes */{content.Length}";
+                        response.Close();
+                        continue;
+                    }
                     if (from > 0)
                     {
                         response.StatusCode = 206;

@@ -231,7 +231,7 @@ public sealed class TokenShardWriter
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Tokenizer model '{path}' does not exist; train one with `tinyllm train-vocab` first.", path);
+            throw new FileNotFoundException($"Tokenizer model '{path}' does not exist; train one with `tinyllm train-tokenizer` first.", path);
         return File.ReadAllBytes(path);
     }
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.MLNet;
 
@@ -33,7 +33,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         _options = options?.Clone() ?? new LlamaGenerationOptions();
         _options.Sampling.Validate();
         _tokenizerModel = tokenizerModel;
-        Generator = new TextGenerator(weights, CreateTokenizer(tokenizerModel));
+        Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"));
     }
 
     /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
@@ -68,18 +68,23 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         var prompt = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[_options.PromptColumnName]);
         var engine = new InferenceEngine(Generator.Weights);
         ReadOnlyMemory<char> promptText = default;
-        long cachedPosition = -1;
+        long cachedPosition = long.MinValue;
+        ulong rowsGenerated = 0;
         GenerationResult? cached = null;
         string cachedPrompt = "";
+        var sampling = _options.Sampling.Clone();
 
-        // Both output columns come from one generation per row.
+        // Both output columns come from one generation per row. The n-th row this getter generates (the n-th
+        // Predict of a PredictionEngine) is sampled with Seed + n: reproducible, yet repeated prompts give
+        // different stories.
         GenerationResult Current()
         {
-            if (cachedPosition != input.Position || cached is null)
+            prompt(ref promptText);
+            if (cached is null || cachedPosition != input.Position || !promptText.Span.SequenceEqual(cachedPrompt))
             {
-                prompt(ref promptText);
                 cachedPrompt = promptText.ToString();
-                cached = Generator.Generate(cachedPrompt, _options.Sampling, engine: engine);
+                sampling.Seed = _options.Sampling.Seed + rowsGenerated++;
+                cached = Generator.Generate(cachedPrompt, sampling, engine: engine);
                 cachedPosition = input.Position;
             }
             return cached;
@@ -157,16 +162,4 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         return buffer.ToArray();
     }
 
-    /// <summary>Reads a SentencePiece <c>.model</c>, turning the tokenizer library's errors into one clear message.</summary>
-    internal static SentencePieceTokenizer CreateTokenizer(byte[] model)
-    {
-        try
-        {
-            return SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: true, addEndOfSentence: false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new ArgumentException($"The tokenizer model ({model.Length} bytes) is not a SentencePiece BPE model: {e.Message}", nameof(model), e);
-        }
-    }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -12,15 +12,15 @@ namespace TinyLlm.MLNet.Generation;
 public sealed class TextGenerator
 {
     private readonly TransformerWeights _weights;
-    private readonly SentencePieceTokenizer _tokenizer;
+    private readonly SentencePieceModel _tokenizer;
 
     /// <summary>Creates a generator over a model and its tokenizer.</summary>
     /// <exception cref="ArgumentException">The tokenizer's vocabulary is larger than the model's.</exception>
-    public TextGenerator(TransformerWeights weights, SentencePieceTokenizer tokenizer)
+    public TextGenerator(TransformerWeights weights, SentencePieceModel tokenizer)
     {
         _weights = weights ?? throw new ArgumentNullException(nameof(weights));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
-        int tokenizerVocab = tokenizer.Vocabulary.Count;
+        int tokenizerVocab = tokenizer.VocabSize;
         if (tokenizerVocab != weights.Dims.VocabSize)
             throw new ArgumentException($"The tokenizer has {tokenizerVocab} tokens but the model's vocabulary has {weights.Dims.VocabSize}; they were not trained together.", nameof(tokenizer));
     }
@@ -29,12 +29,12 @@ public sealed class TextGenerator
     public TransformerWeights Weights => _weights;
 
     /// <summary>The tokenizer.</summary>
-    public SentencePieceTokenizer Tokenizer => _tokenizer;
+    public SentencePieceModel Tokenizer => _tokenizer;
 
     /// <summary>Encodes <paramref name="prompt"/> with BOS first, cropped to the last tokens that fit the context.</summary>
     public int[] EncodePrompt(string prompt)
     {
-        var ids = _tokenizer.EncodeToIds(prompt, addBeginningOfSentence: true, addEndOfSentence: false);
+        var ids = _tokenizer.Encode(prompt, addBeginningOfSentence: true, addEndOfSentence: false);
         int keep = Math.Min(ids.Count, _weights.Dims.SeqLen - 1); // leave room for at least one new token
         return ids.Skip(ids.Count - keep).ToArray();
     }
@@ -57,7 +57,7 @@ public sealed class TextGenerator
         int[] promptIds = EncodePrompt(prompt);
         var context = new List<int>(promptIds);
         var generated = new List<int>(options.MaxNewTokens);
-        var stream = new TextStream(_tokenizer, promptIds);
+        var stream = new IncrementalDecoder(_tokenizer, promptIds);
         int seqLen = _weights.Dims.SeqLen;
 
         ReadOnlySpan<float> logits = default;
@@ -69,7 +69,7 @@ public sealed class TextGenerator
         while (generated.Count < options.MaxNewTokens && !cancellationToken.IsCancellationRequested)
         {
             int next = sampler.Sample(logits);
-            if (next == _tokenizer.EndOfSentenceId || next == _tokenizer.BeginningOfSentenceId)
+            if (next == _tokenizer.EosId || next == _tokenizer.BosId)
             {
                 ended = true;
                 break;
@@ -99,44 +99,5 @@ public sealed class TextGenerator
         if (rest.Length > 0) onText?.Invoke(rest);
         double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         return new GenerationResult(stream.Text, generated, promptIds.Length, ended, generated.Count / seconds);
-    }
-
-    /// <summary>
-    /// Turns a growing list of ids into text increments. SentencePiece decoding is a concatenation of pieces
-    /// except at the very start (the dummy-prefix space is dropped), so the prompt is decoded with the
-    /// continuation and its text subtracted; an increment ending in an incomplete UTF-8 sequence (U+FFFD from
-    /// byte-fallback pieces) waits for the next token.
-    /// </summary>
-    private sealed class TextStream
-    {
-        private readonly SentencePieceTokenizer _tokenizer;
-        private readonly List<int> _ids;
-        private readonly int _promptTextLength;
-        private int _emitted;
-
-        public TextStream(SentencePieceTokenizer tokenizer, int[] promptIds)
-        {
-            _tokenizer = tokenizer;
-            _ids = new List<int>(promptIds);
-            _promptTextLength = tokenizer.Decode(promptIds).Length;
-        }
-
-        public string Text { get; private set; } = "";
-
-        public string Append(int id)
-        {
-            _ids.Add(id);
-            string full = _tokenizer.Decode(_ids);
-            Text = full.Length >= _promptTextLength ? full[_promptTextLength..] : "";
-            if (Text.EndsWith('\uFFFD')) return "";
-            return Flush();
-        }
-
-        public string Flush()
-        {
-            string piece = Text[Math.Min(_emitted, Text.Length)..];
-            _emitted = Text.Length;
-            return piece;
-        }
     }
 }

@@ -40,7 +40,8 @@ public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
     {
         long bsz = x.shape[0], seqlen = x.shape[1];
 
-        // QKV
+        // QKV (x cast to the compute type once for the three projections)
+        x = _options.ToCompute(x);
         var xq = _options.Linear(x, wq.weight!).view(bsz, seqlen, _nHeads, _headDim);
         var xk = _options.Linear(x, wk.weight!).view(bsz, seqlen, _nKvHeads, _headDim);
         var xv = _options.Linear(x, wv.weight!).view(bsz, seqlen, _nKvHeads, _headDim);

@@ -16,6 +16,9 @@ internal sealed class ForwardOptions
     /// <summary>Attention through libtorch's fused <c>scaled_dot_product_attention</c> (true) or the explicit formula.</summary>
     public bool UseScaledDotProductAttention = true;
 
+    /// <summary><paramref name="x"/> in the compute type (itself when already so).</summary>
+    public Tensor ToCompute(Tensor x) => x.dtype == Compute ? x : x.to(Compute);
+
     /// <summary><c>x @ weight.T</c> in the compute type (no cast when already that type).</summary>
     public Tensor Linear(Tensor x, Tensor weight) =>
         nn.functional.linear(x.dtype == Compute ? x : x.to(Compute), weight.dtype == Compute ? weight : weight.to(Compute));

@@ -25,6 +25,7 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
+        x = _options.ToCompute(x); // once for w1 and w3
         var gate = nn.functional.silu(_options.Linear(x, w1.weight!));          // (bs, seqlen, hidden)
         var up = _options.Linear(x, w3.weight!);
         return dropout.forward(_options.Linear(gate * up, w2.weight!));          // (bs, seqlen, dim)

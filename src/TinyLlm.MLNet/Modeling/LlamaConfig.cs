@@ -62,7 +62,7 @@ public sealed record LlamaConfig
     {
         static void Positive(int value, string name)
         {
-            if (value <= 0) throw new ArgumentException($"The model option {name} must be a positive integer; got {value}.", name);
+            if (value <= 0) throw new ArgumentException($"The model option {name} must be a positive integer; got {value}.");
         }
         Positive(Dim, "dim");
         Positive(NLayers, "n_layers");
@@ -73,15 +73,15 @@ public sealed record LlamaConfig
         Positive(MaxSeqLen, "max_seq_len");
         if (HiddenDim is int h) Positive(h, "hidden_dim");
         if (Dim % NHeads != 0)
-            throw new ArgumentException($"The model option n_heads ({NHeads}) must divide dim ({Dim}) so that every head has the same size.", "n_heads");
+            throw new ArgumentException($"The model option n_heads ({NHeads}) must divide dim ({Dim}) so that every head has the same size.");
         if (NHeads % NKvHeads != 0)
-            throw new ArgumentException($"The model option n_kv_heads ({NKvHeads}) must divide n_heads ({NHeads}): each key/value head serves a whole group of query heads.", "n_kv_heads");
+            throw new ArgumentException($"The model option n_kv_heads ({NKvHeads}) must divide n_heads ({NHeads}): each key/value head serves a whole group of query heads.");
         if (HeadDim % 2 != 0)
-            throw new ArgumentException($"The head size dim / n_heads = {HeadDim} must be even: RoPE rotates pairs of channels.", "n_heads");
+            throw new ArgumentException($"The head size dim / n_heads = {HeadDim} must be even: RoPE rotates pairs of channels.");
         if (!(NormEps > 0) || double.IsInfinity(NormEps))
-            throw new ArgumentException($"The model option norm_eps must be a positive number; got {NormEps}.", "norm_eps");
+            throw new ArgumentException($"The model option norm_eps must be a positive number; got {NormEps}.");
         if (!(Dropout >= 0 && Dropout < 1))
-            throw new ArgumentException($"The model option dropout must be in [0, 1); got {Dropout}.", "dropout");
+            throw new ArgumentException($"The model option dropout must be in [0, 1); got {Dropout}.");
     }
 
     /// <summary>

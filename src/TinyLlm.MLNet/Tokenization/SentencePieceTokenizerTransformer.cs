@@ -67,6 +67,9 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
     private protected override IReadOnlyList<(string Name, DataViewType Type)> OutputColumns =>
         [(_output, new VectorDataViewType(NumberDataViewType.Int32))];
 
+    private protected override DataViewSchema.Annotations? OutputAnnotations(int outputIndex) =>
+        TokenizerAnnotations.Create(Model.ToBytes());
+
     private protected override void CheckInputSchema(DataViewSchema inputSchema)
     {
         var col = inputSchema.GetColumnOrNull(_input) ?? throw SchemaErrors.ColumnNotFound(_input);

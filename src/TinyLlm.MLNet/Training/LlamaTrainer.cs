@@ -311,13 +311,13 @@ public sealed class LlamaTrainer
     {
         var o = _options;
         if (data.SequenceLength != o.MaxSeqLen)
-            throw new ArgumentException($"The data windows hold {data.SequenceLength} tokens but the option max_seq_len is {o.MaxSeqLen}; build the data with the same sequence length.", nameof(data));
+            throw new ArgumentException($"The data windows hold {data.SequenceLength} tokens but the option max_seq_len is {o.MaxSeqLen}; build the data with the same sequence length.");
         if (data.MaxTokenId >= o.VocabSize)
-            throw new ArgumentException($"The data holds token id {data.MaxTokenId}, which does not fit the option vocab_size {o.VocabSize}: set vocab_size to at least {data.MaxTokenId + 1} (the tokenizer's vocabulary size).", nameof(data));
+            throw new ArgumentException($"The data holds token id {data.MaxTokenId}, which does not fit the option vocab_size {o.VocabSize}: set vocab_size to at least {data.MaxTokenId + 1} (the tokenizer's vocabulary size).");
         foreach (var split in new[] { DataSplit.Train, DataSplit.Validation })
         {
             if (data.WindowCount(split) < 1)
-                throw new ArgumentException($"The {split.ToString().ToLowerInvariant()} data has no window of max_seq_len + 1 = {o.MaxSeqLen + 1} tokens; use more data or a smaller max_seq_len.", nameof(data));
+                throw new ArgumentException($"The {split.ToString().ToLowerInvariant()} data has no window of max_seq_len + 1 = {o.MaxSeqLen + 1} tokens; use more data or a smaller max_seq_len.");
         }
     }
 

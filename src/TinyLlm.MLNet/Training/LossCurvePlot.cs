@@ -26,7 +26,7 @@ internal static class LossCurvePlot
         plot.Title("TinyLlm training loss");
         plot.XLabel("iteration");
         plot.YLabel("cross-entropy loss");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight); // the curves fall, so the upper right stays clear
         byte[] png = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
         File.WriteAllBytes(path + ".tmp", png);
         File.Move(path + ".tmp", path, overwrite: true);

@@ -86,6 +86,9 @@ public sealed class TrainingOptions
     /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
 
+    /// <summary>A copy of every option.</summary>
+    public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
+
     /// <summary>The model these options describe.</summary>
     public LlamaConfig ToModelConfig() => new()
     {
@@ -98,18 +101,18 @@ public sealed class TrainingOptions
     {
         static void AtLeast(long value, long min, string name)
         {
-            if (value < min) throw new ArgumentException($"The option {name} must be at least {min}; got {value}.", name);
+            if (value < min) throw new ArgumentException($"The option {name} must be at least {min}; got {value}.");
         }
         static void Finite(double value, double min, string name)
         {
-            if (!double.IsFinite(value) || value < min) throw new ArgumentException($"The option {name} must be a finite number >= {min}; got {value}.", name);
+            if (!double.IsFinite(value) || value < min) throw new ArgumentException($"The option {name} must be a finite number >= {min}; got {value}.");
         }
-        if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException("The option out_dir must name a folder.", "out_dir");
+        if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException("The option out_dir must name a folder.");
         AtLeast(EvalInterval, 1, "eval_interval");
         AtLeast(LogInterval, 1, "log_interval");
         AtLeast(EvalIters, 1, "eval_iters");
         if (InitFrom is not ("scratch" or "resume"))
-            throw new ArgumentException($"The option init_from must be 'scratch' or 'resume'; got '{InitFrom}'.", "init_from");
+            throw new ArgumentException($"The option init_from must be 'scratch' or 'resume'; got '{InitFrom}'.");
         AtLeast(BatchSize, 1, "batch_size");
         AtLeast(GradientAccumulationSteps, 1, "gradient_accumulation_steps");
         AtLeast(MaxIters, 0, "max_iters");
@@ -119,8 +122,8 @@ public sealed class TrainingOptions
         Finite(MinLr, 0, "min_lr");
         Finite(WeightDecay, 0, "weight_decay");
         Finite(GradClip, 0, "grad_clip");
-        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"The option beta1 must be in [0, 1); got {Beta1}.", "beta1");
-        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"The option beta2 must be in [0, 1); got {Beta2}.", "beta2");
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"The option beta1 must be in [0, 1); got {Beta1}.");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"The option beta2 must be in [0, 1); got {Beta2}.");
         ToModelConfig().Validate();
         DeviceSelection.ResolveDevice(Device);
         DeviceSelection.ResolveDtype(Dtype, DeviceSelection.ResolveDevice(Device));
