@@ -10,8 +10,8 @@ internal static class TokenizeCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The tokenizer .model file.", Required = true };
         var file = new Option<FileInfo?>("--file") { Description = "Encode this file line by line: one line of ids per input line." };
-        var bos = new Option<bool>("--bos") { Description = "Put the BOS id first.", DefaultValueFactory = _ => true };
-        var eos = new Option<bool>("--eos") { Description = "Put the EOS id last.", DefaultValueFactory = _ => true };
+        var bos = new Option<bool>("--bos") { Description = "Put the BOS id first (default true; --bos false to leave it out).", DefaultValueFactory = _ => true };
+        var eos = new Option<bool>("--eos") { Description = "Put the EOS id last (default true; --eos false to leave it out).", DefaultValueFactory = _ => true };
         var text = new Argument<string?>("text") { Description = "Text to encode (prints the ids and the decoded text).", Arity = ArgumentArity.ZeroOrOne };
 
         var command = new Command("tokenize", "Encode text with a SentencePiece model and print the token ids.");
