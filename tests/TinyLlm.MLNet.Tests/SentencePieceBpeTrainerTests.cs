@@ -192,6 +192,19 @@ public sealed class SentencePieceBpeTrainerTests
     }
 
     [TestMethod]
+    public void SampledTrainingKeepsTheSameLinesAsSpmTrain()
+    {
+        // --input_sentence_size with shuffling: the reservoir sampler, its Mersenne Twister and libstdc++'s
+        // uniform_int_distribution are reproduced, so the same lines are kept.
+        ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
+        string corpus = TokenizerTestCorpus.WriteTemp("sampled.txt", TokenizerTestCorpus.Synthetic(30_000, seed: 31));
+        string theirs = SpmReference.Train(corpus, 500, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-sampled"),
+            "--input_sentence_size=2000 --shuffle_input_sentence=true");
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions { VocabSize = 500, InputSentenceSize = 2_000 });
+        Assert.AreEqual(File.ReadAllText(Path.ChangeExtension(theirs, ".vocab")), ours.ToVocabText());
+    }
+
+    [TestMethod]
     public void TrainingIsDeterministicAcrossThreadCounts()
     {
         var lines = TokenizerTestCorpus.Synthetic(5_000, seed: 3);
