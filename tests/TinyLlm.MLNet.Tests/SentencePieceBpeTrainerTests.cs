@@ -205,6 +205,46 @@ public sealed class SentencePieceBpeTrainerTests
     }
 
     [TestMethod]
+    [DataRow(400, "--split_digits=false --split_by_number=false --allow_whitespace_only_pieces=false --byte_fallback=false --character_coverage=0.9995")]
+    [DataRow(650, "--split_by_unicode_script=false --max_sentencepiece_length=4 --remove_extra_whitespaces=false --add_dummy_prefix=false")]
+    [DataRow(700, "--split_by_whitespace=false --unk_id=3 --bos_id=-1 --eos_id=0 --pad_id=1")]
+    public void NonDefaultOptionsMatchSpmTrain(int vocabSize, string flags)
+    {
+        ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
+        var random = new Random(5);
+        string[] extras = ["", "  ", " 12345 ", " ｆｕｌｌ１２ ", " 東京タワー ", " ё̈лка ", "\t", " 😀😀 ", " a\u00A0b "];
+        var lines = TokenizerTestCorpus.Synthetic(6_000, seed: 17).Select(l => l + extras[random.Next(extras.Length)]).ToList();
+        string corpus = TokenizerTestCorpus.WriteTemp("options.txt", lines);
+        string theirs = SpmReference.Train(corpus, vocabSize, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-options"), flags);
+
+        var o = new SentencePieceBpeOptions { VocabSize = vocabSize };
+        foreach (var flag in flags.Split(' '))
+        {
+            var (name, value) = (flag[2..flag.IndexOf('=')], flag[(flag.IndexOf('=') + 1)..]);
+            switch (name)
+            {
+                case "split_digits": o.SplitDigits = bool.Parse(value); break;
+                case "split_by_number": o.SplitByNumber = bool.Parse(value); break;
+                case "allow_whitespace_only_pieces": o.AllowWhitespaceOnlyPieces = bool.Parse(value); break;
+                case "byte_fallback": o.ByteFallback = bool.Parse(value); break;
+                case "character_coverage": o.CharacterCoverage = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "split_by_unicode_script": o.SplitByUnicodeScript = bool.Parse(value); break;
+                case "max_sentencepiece_length": o.MaxSentencePieceLength = int.Parse(value); break;
+                case "remove_extra_whitespaces": o.RemoveExtraWhitespaces = bool.Parse(value); break;
+                case "add_dummy_prefix": o.AddDummyPrefix = bool.Parse(value); break;
+                case "split_by_whitespace": o.SplitByWhitespace = bool.Parse(value); break;
+                case "unk_id": o.UnkId = int.Parse(value); break;
+                case "bos_id": o.BosId = int.Parse(value); break;
+                case "eos_id": o.EosId = int.Parse(value); break;
+                case "pad_id": o.PadId = int.Parse(value); break;
+                default: Assert.Fail($"unmapped flag {flag}"); break;
+            }
+        }
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), o);
+        Assert.AreEqual(File.ReadAllText(Path.ChangeExtension(theirs, ".vocab")), ours.ToVocabText());
+    }
+
+    [TestMethod]
     public void TrainingIsDeterministicAcrossThreadCounts()
     {
         var lines = TokenizerTestCorpus.Synthetic(5_000, seed: 3);
