@@ -7,6 +7,7 @@ Weights come from a llama2.c v0 checkpoint (7 int32 header + fp32 tensors), the 
 
   check: logits of batch 0 and the losses of N AdamW steps on given batches (for the equivalence test)
   bench: training tokens/s and peak memory of a random model of a given size (for docs/benchmarks.md)
+  export-v0: a random model written as a llama2.c v0 file, with its logits on random tokens (for the interop test)
 """
 import argparse
 import json
@@ -112,14 +113,16 @@ class Block(nn.Module):
 
 
 class Model(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, tied=True):
         super().__init__()
         self.cfg = cfg
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.layers = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
         self.norm = RMSNorm(cfg.dim)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
-        self.tok_embeddings.weight = self.output.weight
+        self.tied = tied
+        if tied:
+            self.tok_embeddings.weight = self.output.weight
         cos, sin = rope_tables(cfg.head_dim, cfg.seq_len)
         self.register_buffer("freqs_cos", cos, persistent=False)
         self.register_buffer("freqs_sin", sin, persistent=False)
@@ -138,7 +141,7 @@ def read_v0(path):
         data = np.frombuffer(f.read(), dtype=np.float32)
     shared = vocab > 0
     cfg = Config(dim, hidden, n_layers, n_heads, n_kv_heads, abs(vocab), seq_len)
-    model = Model(cfg)
+    model = Model(cfg, tied=shared)
     pos = 0
 
     def take(*shape):
@@ -167,8 +170,54 @@ def read_v0(path):
         take(seq_len, cfg.head_dim // 2)  # freqs_cos: recomputed
         take(seq_len, cfg.head_dim // 2)  # freqs_sin
         if not shared:
-            raise SystemExit("unshared classifier weights are not supported by this reference")
+            model.output.weight.copy_(take(cfg.vocab_size, dim))
     return model
+
+
+LAYER_TENSORS = [lambda l: l.attention_norm.weight, lambda l: l.attention.wq.weight, lambda l: l.attention.wk.weight,
+                 lambda l: l.attention.wv.weight, lambda l: l.attention.wo.weight, lambda l: l.ffn_norm.weight,
+                 lambda l: l.feed_forward.w1.weight, lambda l: l.feed_forward.w2.weight, lambda l: l.feed_forward.w3.weight]
+
+
+def write_v0(model, path):
+    """llama2.c's legacy_export layout: 7 int32 (vocab negative if unshared), embedding, per-kind layer stacks,
+    final norm, RoPE cos and sin tables, then the classifier if unshared."""
+    cfg = model.cfg
+
+    def put(f, t):
+        f.write(t.detach().float().contiguous().numpy().astype("<f4").tobytes())
+
+    with open(path, "wb") as f:
+        f.write(struct.pack("7i", cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads,
+                            cfg.vocab_size if model.tied else -cfg.vocab_size, cfg.seq_len))
+        put(f, model.tok_embeddings.weight)
+        for get in LAYER_TENSORS:
+            for layer in model.layers:
+                put(f, get(layer))
+        put(f, model.norm.weight)
+        put(f, model.freqs_cos)
+        put(f, model.freqs_sin)
+        if not model.tied:
+            put(f, model.output.weight)
+
+
+def export_v0(a):
+    torch.manual_seed(a.seed)
+    cfg = Config(a.dim, hidden_size(a.dim, a.multiple_of), a.n_layers, a.n_heads, a.n_kv_heads, a.vocab_size, a.seq_len)
+    model = Model(cfg, tied=not a.unshared)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2:
+                nn.init.normal_(p, 0.0, a.std)
+            else:
+                p.uniform_(0.5, 1.5)  # norms other than 1, so a swapped norm shows in the logits
+    write_v0(model, a.out)
+    tokens = torch.randint(0, cfg.vocab_size, (1, cfg.seq_len), generator=torch.Generator().manual_seed(a.seed))
+    with torch.no_grad():
+        logits = model(tokens)
+    tokens.numpy().astype(np.int32).tofile(a.tokens_out)
+    logits.numpy().astype(np.float32).tofile(a.logits_out)
+    json.dump({"params": sum(p.numel() for p in model.parameters())}, sys.stdout)
 
 
 def make_optimizer(model, lr, weight_decay, beta1, beta2):
@@ -265,8 +314,17 @@ def main():
                                 ("batch-size", int, 8), ("steps", int, 10), ("warmup", int, 2), ("threads", int, 2),
                                 ("seed", int, 1337)]:
         b.add_argument("--" + name, type=kind, default=default)
+    e = sub.add_parser("export-v0")
+    e.add_argument("--out", required=True)
+    e.add_argument("--tokens-out", required=True)
+    e.add_argument("--logits-out", required=True)
+    e.add_argument("--unshared", action="store_true", help="an output projection of its own (negative vocab_size)")
+    for name, kind, default in [("dim", int, 64), ("n-layers", int, 2), ("n-heads", int, 4), ("n-kv-heads", int, 2),
+                                ("vocab-size", int, 128), ("seq-len", int, 16), ("multiple-of", int, 16),
+                                ("std", float, 0.1), ("seed", int, 1337)]:
+        e.add_argument("--" + name, type=kind, default=default)
     a = p.parse_args()
-    check(a) if a.mode == "check" else bench(a)
+    {"check": check, "bench": bench, "export-v0": export_v0}[a.mode](a)
 
 
 if __name__ == "__main__":
