@@ -119,19 +119,19 @@ public sealed class InteropHuggingFaceTests
         Assert.AreEqual(2 * 9 + 2 + (shared ? 0 : 1), t.Count);
 
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
-        var c = config.RootElement;
-        Assert.AreEqual("LlamaForCausalLM", c.GetProperty("architectures")[0].GetString());
-        Assert.AreEqual(64, c.GetProperty("hidden_size").GetInt32());
-        Assert.AreEqual(176, c.GetProperty("intermediate_size").GetInt32());
-        Assert.AreEqual(4, c.GetProperty("num_attention_heads").GetInt32());
-        Assert.AreEqual(2, c.GetProperty("num_key_value_heads").GetInt32());
-        Assert.AreEqual(2, c.GetProperty("num_hidden_layers").GetInt32());
-        Assert.AreEqual(96, c.GetProperty("vocab_size").GetInt32());
-        Assert.AreEqual(64, c.GetProperty("max_position_embeddings").GetInt32());
-        Assert.AreEqual(1e-5, c.GetProperty("rms_norm_eps").GetDouble());
-        Assert.AreEqual(10000.0, c.GetProperty("rope_theta").GetDouble());
-        Assert.AreEqual(shared, c.GetProperty("tie_word_embeddings").GetBoolean());
-        Assert.AreEqual("float32", c.GetProperty("torch_dtype").GetString());
+        var cfg = config.RootElement;
+        Assert.AreEqual("LlamaForCausalLM", cfg.GetProperty("architectures")[0].GetString());
+        Assert.AreEqual(64, cfg.GetProperty("hidden_size").GetInt32());
+        Assert.AreEqual(176, cfg.GetProperty("intermediate_size").GetInt32());
+        Assert.AreEqual(4, cfg.GetProperty("num_attention_heads").GetInt32());
+        Assert.AreEqual(2, cfg.GetProperty("num_key_value_heads").GetInt32());
+        Assert.AreEqual(2, cfg.GetProperty("num_hidden_layers").GetInt32());
+        Assert.AreEqual(96, cfg.GetProperty("vocab_size").GetInt32());
+        Assert.AreEqual(64, cfg.GetProperty("max_position_embeddings").GetInt32());
+        Assert.AreEqual(1e-5, cfg.GetProperty("rms_norm_eps").GetDouble());
+        Assert.AreEqual(10000.0, cfg.GetProperty("rope_theta").GetDouble());
+        Assert.AreEqual(shared, cfg.GetProperty("tie_word_embeddings").GetBoolean());
+        Assert.AreEqual("float32", cfg.GetProperty("torch_dtype").GetString());
     }
 
     [TestMethod]

@@ -35,7 +35,7 @@ public sealed class InteropLlama2cTests
         string path = Path.Combine(TempDir("v1"), "model.bin");
         Llama2cV1Checkpoint.Write(w, path);
         byte[] bytes = File.ReadAllBytes(path);
-        Assert.AreEqual("42ka", Encoding.ASCII.GetString(bytes, 0, 4)); // uint32 0x616b3432 little-endian
+        Assert.AreEqual("24ka", Encoding.ASCII.GetString(bytes, 0, 4)); // uint32 0x616b3432 little-endian
         Assert.AreEqual(0x616b3432u, BinaryPrimitives.ReadUInt32LittleEndian(bytes));
         int[] ints = Enumerable.Range(0, 8).Select(i => BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 + 4 * i))).ToArray();
         CollectionAssert.AreEqual(new[] { 1, 64, 176, 2, 4, 2, 96, 64 }, ints);

@@ -35,9 +35,10 @@ internal static class Llama2cHeader
         if (magic != Magic)
             throw new InvalidDataException($"'{name}' has magic 0x{magic:x8}; a llama2.c v1/v2 checkpoint starts with magic 0x{Magic:x8} (\"ak42\").");
         int version = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4));
-        if (version is not (1 or 2) || (expectedVersion != 0 && version != expectedVersion))
-            throw new InvalidDataException($"'{name}' has llama2.c checkpoint version {version}; " +
-                (expectedVersion != 0 ? $"this reader takes version {expectedVersion}." : "TinyLlm reads versions 0, 1 and 2."));
+        if (version is not (1 or 2))
+            throw new InvalidDataException($"'{name}' has llama2.c checkpoint version {version}; TinyLlm reads versions 0, 1 and 2.");
+        if (expectedVersion != 0 && version != expectedVersion)
+            throw new InvalidDataException($"'{name}' is a llama2.c version {version} checkpoint; this reader takes version {expectedVersion}.");
         var h = new int[7];
         for (int i = 0; i < 7; i++) h[i] = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8 + 4 * i));
         byte shared = header[36];
