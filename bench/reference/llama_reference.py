@@ -8,6 +8,9 @@ Weights come from a llama2.c v0 checkpoint (7 int32 header + fp32 tensors), the 
   check: logits of batch 0 and the losses of N AdamW steps on given batches (for the equivalence test)
   bench: training tokens/s and peak memory of a random model of a given size (for docs/benchmarks.md)
   export-v0: a random model written as a llama2.c v0 file, with its logits on random tokens (for the interop test)
+  hf-logits: logits of a Hugging Face Llama folder (config.json + F32 model.safetensors) computed the way
+             transformers' modeling_llama does (RoPE on the two halves of each head: rotate_half), for the test
+             that our export permutes wq/wk correctly
 """
 import argparse
 import json
@@ -296,6 +299,65 @@ def bench(a):
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, sys.stdout)
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", f"{name}: only F32 is read here"
+        begin, end = info["data_offsets"]
+        tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").copy()).view(*info["shape"])
+    return tensors
+
+
+def hf_logits(a):
+    """A plain re-statement of transformers' LlamaForCausalLM forward (no cache, causal mask)."""
+    with open(a.folder + "/config.json") as f:
+        c = json.load(f)
+    w = read_safetensors(a.folder + "/model.safetensors")
+    dim, n_heads = c["hidden_size"], c["num_attention_heads"]
+    n_kv = c.get("num_key_value_heads", n_heads)
+    hd, eps, theta = dim // n_heads, c["rms_norm_eps"], c.get("rope_theta", 10000.0)
+    tokens = torch.from_numpy(np.fromfile(a.tokens, dtype=np.int32).astype(np.int64))
+    t = tokens.shape[0]
+
+    def norm(x, weight):
+        return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2).float() / hd))
+    freqs = torch.outer(torch.arange(t).float(), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[:, None, :], emb.sin()[:, None, :]  # (t, 1, hd)
+
+    def rotate_half(x):
+        return torch.cat((-x[..., hd // 2:], x[..., : hd // 2]), dim=-1)
+
+    h = w["model.embed_tokens.weight"][tokens]
+    mask = torch.full((t, t), float("-inf")).triu(1)
+    for l in range(c["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        x = norm(h, w[p + "input_layernorm.weight"])
+        q = (x @ w[p + "self_attn.q_proj.weight"].T).view(t, n_heads, hd)
+        k = (x @ w[p + "self_attn.k_proj.weight"].T).view(t, n_kv, hd)
+        v = (x @ w[p + "self_attn.v_proj.weight"].T).view(t, n_kv, hd)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k = k[:, :, None, :].expand(t, n_kv, n_heads // n_kv, hd).reshape(t, n_heads, hd)  # repeat_kv
+        v = v[:, :, None, :].expand(t, n_kv, n_heads // n_kv, hd).reshape(t, n_heads, hd)
+        att = F.softmax((q.transpose(0, 1) @ k.transpose(0, 1).transpose(1, 2)) / math.sqrt(hd) + mask, dim=-1)
+        out = (att @ v.transpose(0, 1)).transpose(0, 1).reshape(t, dim)
+        h = h + out @ w[p + "self_attn.o_proj.weight"].T
+        x = norm(h, w[p + "post_attention_layernorm.weight"])
+        gate, up = x @ w[p + "mlp.gate_proj.weight"].T, x @ w[p + "mlp.up_proj.weight"].T
+        h = h + (F.silu(gate) * up) @ w[p + "mlp.down_proj.weight"].T
+    head = w["model.embed_tokens.weight"] if c.get("tie_word_embeddings", False) else w["lm_head.weight"]
+    logits = norm(h, w["model.norm.weight"]) @ head.T
+    logits.numpy().astype(np.float32).tofile(a.logits_out)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
@@ -323,8 +385,12 @@ def main():
                                 ("vocab-size", int, 128), ("seq-len", int, 16), ("multiple-of", int, 16),
                                 ("std", float, 0.1), ("seed", int, 1337)]:
         e.add_argument("--" + name, type=kind, default=default)
+    hf = sub.add_parser("hf-logits")
+    hf.add_argument("--folder", required=True)
+    hf.add_argument("--tokens", required=True, help="int32 token ids")
+    hf.add_argument("--logits-out", required=True)
     a = p.parse_args()
-    {"check": check, "bench": bench, "export-v0": export_v0}[a.mode](a)
+    {"check": check, "bench": bench, "export-v0": export_v0, "hf-logits": hf_logits}[a.mode](a)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ public sealed class InteropPyTorchTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "TinyLlm.MLNet.sln"))) dir = dir.Parent;
@@ -56,5 +56,50 @@ public sealed class InteropPyTorchTests
         TestContext.WriteLine($"max |logit difference| {maxError:E2}, max |logit| {maxAbs:F3}");
         Assert.IsTrue(maxAbs > 1, "the logits are too flat for a meaningful comparison");
         Assert.IsTrue(maxError / maxAbs < 1e-4, $"logits differ from PyTorch's by {maxError:E2} (max |logit| {maxAbs:F3})");
+    }
+}
+
+/// <summary>
+/// Our Hugging Face export, run by a PyTorch re-statement of transformers' Llama forward (half-split RoPE,
+/// bench/reference/llama_reference.py hf-logits), gives our engine's logits: the wq/wk permutation goes the right way.
+/// </summary>
+[TestClass]
+public sealed class InteropHuggingFacePyTorchTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void ExportedFolderGivesOurLogitsUnderTransformersRope(bool shared)
+    {
+        ReferenceTools.RequirePythonModule("torch", "apt-get install python3-torch");
+        var weights = Random(96, shared, seed: 11);
+        string dir = TempDir("pytorch-hf");
+        string folder = Path.Combine(dir, "hf");
+        Interop.HuggingFaceLlama.Export(weights, folder);
+        var rng = new Random(5);
+        int[] tokens = Enumerable.Range(0, 12).Select(_ => rng.Next(96)).ToArray();
+        File.WriteAllBytes(Path.Combine(dir, "tokens.bin"), tokens.SelectMany(BitConverter.GetBytes).ToArray());
+        string script = Path.Combine(InteropPyTorchTests.RepoRoot(), "bench", "reference", "llama_reference.py");
+        int rc = ReferenceTools.Run(ReferenceTools.SystemPython, $"\"{script}\" hf-logits --folder \"{folder}\" --tokens \"{dir}/tokens.bin\" --logits-out \"{dir}/logits.bin\"", out string stdout);
+        Assert.AreEqual(0, rc, stdout);
+        byte[] logits = File.ReadAllBytes(Path.Combine(dir, "logits.bin"));
+
+        var engine = new InferenceEngine(weights);
+        double maxError = 0, maxAbs = 0;
+        for (int pos = 0; pos < tokens.Length; pos++)
+        {
+            var ours = engine.Forward(tokens[pos], pos);
+            for (int v = 0; v < 96; v++)
+            {
+                float theirs = BitConverter.ToSingle(logits, 4 * (pos * 96 + v));
+                maxError = Math.Max(maxError, Math.Abs(ours[v] - theirs));
+                maxAbs = Math.Max(maxAbs, Math.Abs(theirs));
+            }
+        }
+        TestContext.WriteLine($"max |logit difference| {maxError:E2}, max |logit| {maxAbs:F3}");
+        Assert.IsTrue(maxAbs > 1, "the logits are too flat for a meaningful comparison");
+        Assert.IsTrue(maxError / maxAbs < 1e-4, $"logits differ from the transformers-style forward by {maxError:E2} (max |logit| {maxAbs:F3})");
     }
 }
