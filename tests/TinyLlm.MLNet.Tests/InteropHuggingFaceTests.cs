@@ -186,3 +186,46 @@ public sealed class InteropHuggingFaceTests
         AssertBitEqual(w, GenerationModelLoader.ReadWeights(dir));
     }
 }
+
+[TestClass]
+public sealed class InteropHuggingFaceConfigTests
+{
+    [TestMethod]
+    public void TransformersDefaultsApplyWhenFieldsAreAbsent()
+    {
+        // a config as older transformers versions write it: no num_key_value_heads (= num_attention_heads, so the model
+        // here has 4 kv heads), no rope_theta, head_dim, rms_norm_eps, max_position_embeddings or tie_word_embeddings
+        // (transformers' defaults: 10000, hidden/heads, 1e-6, 2048, false), bf16 torch_dtype, eos as a list
+        var w = Random(96, shared: false);
+        string dir = Path.Combine(TempDir("hf-defaults"), "model");
+        var mha = new TinyLlm.MLNet.Generation.TransformerWeights(w.Dims with { NKvHeads = 4 });
+        foreach (var ((_, src), (_, dst)) in w.InFileOrder().Zip(mha.InFileOrder()))
+            Array.Copy(src, dst, Math.Min(src.Length, dst.Length));
+        Array.Copy(w.Classifier, mha.Classifier, w.Classifier.Length);
+        HuggingFaceLlama.Export(mha, dir);
+        string configPath = Path.Combine(dir, "config.json");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        foreach (string field in new[] { "num_key_value_heads", "rope_theta", "head_dim", "tie_word_embeddings", "rms_norm_eps", "max_position_embeddings", "rope_scaling" })
+            config.Remove(field);
+        config["torch_dtype"] = "bfloat16";
+        config["eos_token_id"] = new System.Text.Json.Nodes.JsonArray(2, 3);
+        File.WriteAllText(configPath, config.ToJsonString());
+
+        var read = GenerationModelLoader.ReadWeights(Path.Combine(dir, "config.json"));
+        Assert.AreEqual(4, read.Dims.NKvHeads);
+        Assert.AreEqual(10000f, read.Dims.RopeTheta);
+        Assert.AreEqual(1e-6f, read.Dims.NormEps);
+        Assert.AreEqual(2048, read.Dims.SeqLen);
+        Assert.IsFalse(read.Dims.SharedClassifier);
+        CollectionAssert.AreEqual(mha.Wq, read.Wq);
+        CollectionAssert.AreEqual(mha.Classifier, read.Classifier);
+
+        // rope_theta as an integer, and a custom eps, reach the model's sizes
+        config["rope_theta"] = 500000;
+        config["rms_norm_eps"] = 1e-5;
+        File.WriteAllText(configPath, config.ToJsonString());
+        read = GenerationModelLoader.ReadWeights(dir);
+        Assert.AreEqual(500000f, read.Dims.RopeTheta);
+        Assert.AreEqual(1e-5f, read.Dims.NormEps);
+    }
+}
