@@ -29,9 +29,10 @@ public sealed class InteropCliTests
         AssertBitEqual(original, GenerationModelLoader.ReadWeights(hf));
         Assert.AreEqual(Tokenizer.VocabSize, Llama2cTokenizerBin.Read(Path.Combine(dir, "tokenizer.bin"), Tokenizer.VocabSize).Tokens.Count);
 
-        // from the folder back to llama2.c v1, and to Q8
-        Assert.AreEqual(0, RunCli("export", "--checkpoint", hf, "--format", "llama2c-v1", "--out", Path.Combine(dir, "v1.bin")));
-        AssertBitEqual(original, GenerationModelLoader.ReadWeights(Path.Combine(dir, "v1.bin")));
+        // from the folder back to llama2.c v1 (into a folder not yet there), and to Q8
+        string v1 = Path.Combine(dir, "out", "v1.bin");
+        Assert.AreEqual(0, RunCli("export", "--checkpoint", hf, "--format", "llama2c-v1", "--out", v1));
+        AssertBitEqual(original, GenerationModelLoader.ReadWeights(v1));
         Assert.AreEqual(0, RunCli("export", "--checkpoint", model, "--format", "llama2c-q8", "--out", Path.Combine(dir, "q8.bin")));
         Assert.AreEqual(original.Dims, GenerationModelLoader.ReadWeights(Path.Combine(dir, "q8.bin")).Dims);
 

@@ -51,6 +51,8 @@ internal static class ExportCommand
                     throw new ArgumentException($"The tokenizer '{tokPath!.FullName}' has {tok.VocabSize} pieces but the model '{source}' has vocab_size {weights.Dims.VocabSize}.");
                 if (fmt == ModelExportFormat.HuggingFace && tok is null)
                     Console.Error.WriteLine("note: no --tokenizer-model-path, so the folder has no tokenizer.model.");
+                if (fmt != ModelExportFormat.HuggingFace && (weights.Dims.NormEps != 1e-5f || weights.Dims.RopeTheta != 10000f))
+                    Console.Error.WriteLine($"note: llama2.c files have no field for rms_norm_eps ({weights.Dims.NormEps}) or rope_theta ({weights.Dims.RopeTheta}); readers assume 1e-5 and 10000.");
                 if (fmt == ModelExportFormat.Llama2cQ8)
                 {
                     int used = Llama2cQ8Checkpoint.FitGroupSize(weights.Dims, group);
