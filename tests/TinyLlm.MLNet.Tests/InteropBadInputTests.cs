@@ -10,6 +10,9 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class InteropBadInputTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     private static void Fails<T>(Action read, params string[] fragments) where T : Exception
     {
         var e = Assert.ThrowsExactly<T>(read);

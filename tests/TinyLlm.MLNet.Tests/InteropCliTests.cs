@@ -9,6 +9,9 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class InteropCliTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     private static int RunCli(params string[] args)
     {
         MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;

@@ -13,6 +13,9 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class InteropHuggingFaceTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     /// <summary>A safetensors file read by hand: name -> (dtype, shape, raw bytes).</summary>
     internal static Dictionary<string, (string DType, long[] Shape, byte[] Bytes)> ReadSafetensors(string path)
     {
@@ -190,6 +193,9 @@ public sealed class InteropHuggingFaceTests
 [TestClass]
 public sealed class InteropHuggingFaceConfigTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     [TestMethod]
     public void TransformersDefaultsApplyWhenFieldsAreAbsent()
     {

@@ -12,6 +12,9 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class InteropLlama2cTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     [TestMethod]
     [DataRow("llama2c", true)]
     [DataRow("llama2c", false)]

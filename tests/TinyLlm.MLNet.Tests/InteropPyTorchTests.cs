@@ -10,6 +10,9 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class InteropPyTorchTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     public TestContext TestContext { get; set; } = null!;
 
     internal static string RepoRoot()
@@ -66,6 +69,9 @@ public sealed class InteropPyTorchTests
 [TestClass]
 public sealed class InteropHuggingFacePyTorchTests
 {
+    [ClassCleanup]
+    public static void Cleanup() => InteropTestModels.DeleteTempDirs();
+
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]

@@ -36,11 +36,21 @@ internal static class InteropTestModels
         return weights;
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> TempDirs = new();
+
+    /// <summary>A fresh temporary folder, removed by <see cref="DeleteTempDirs"/> (each test class's cleanup).</summary>
     public static string TempDir(string tag)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"tinyllm-interop-{tag}-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
+        TempDirs.Enqueue(dir);
         return dir;
+    }
+
+    public static void DeleteTempDirs()
+    {
+        while (TempDirs.TryDequeue(out string? dir))
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
     /// <summary>Every tensor and every size equal, bit for bit.</summary>
