@@ -11,7 +11,7 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var prompt = new Option<string>("--prompt", "--start") { Description = "The start of the story; FILE:path reads it from a file.", DefaultValueFactory = _ => "One day, Lily met a" };
-        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin) or a llama2.c v0 model file (out/model.bin). Default: out/ckpt.bin unless --model is given." };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0) or a Hugging Face Llama folder. Default: out/ckpt.bin unless --model is given." };
         var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with." };
         var model = new Option<FileInfo?>("--model") { Description = "An ML.NET model zip saved by the TinyLlm pipeline (holds weights and tokenizer)." };
         var samples = new Option<int>("--num-samples") { Description = "How many stories to generate.", DefaultValueFactory = _ => 1 };
@@ -73,6 +73,9 @@ internal static class GenerateCommand
             return generation.Generator;
         }
         var ckpt = checkpoint ?? new FileInfo(Path.Combine("out", "ckpt.bin"));
+        // a Hugging Face folder carries its tokenizer.model
+        if (tokenizer is null && Directory.Exists(ckpt.FullName) && File.Exists(Path.Combine(ckpt.FullName, "tokenizer.model")))
+            tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
         if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
         var ml2 = new MLContext();
         return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName).Generator;
