@@ -1,6 +1,6 @@
 // The whole TinyLlm flow as one ML.NET pipeline: stories -> tokenizer -> LLaMA model -> saved zip -> stories.
 //
-//   dotnet run --project examples/WholePipeline                 # a small model, a few minutes on a laptop CPU
+//   dotnet run --project examples/WholePipeline                 # a small model, ~5 minutes on a laptop CPU
 //   dotnet run --project examples/WholePipeline -- --tiny       # seconds: a smoke test, the story is babble
 //   dotnet run --project examples/WholePipeline -- --out DIR    # where the data, checkpoints and zip go
 using Microsoft.ML;
@@ -27,7 +27,7 @@ IDataView stories = mlContext.Data.LoadTinyStories(dataDir);   // one "Text" col
 var training = tiny
     ? new TrainingOptions { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, MultipleOf = 16, MaxSeqLen = 32, BatchSize = 8,
                             GradientAccumulationSteps = 1, MaxIters = 20, WarmupIters = 2, EvalInterval = 10, EvalIters = 2, LearningRate = 1e-2 }
-    : new TrainingOptions { Dim = 64, NLayers = 5, NHeads = 8, NKvHeads = 4, MaxSeqLen = 256, BatchSize = 32,
+    : new TrainingOptions { Dim = 64, NLayers = 5, NHeads = 8, NKvHeads = 4, MaxSeqLen = 256, BatchSize = 16,
                             GradientAccumulationSteps = 1, MaxIters = 500, WarmupIters = 50, EvalInterval = 100, EvalIters = 10, LearningRate = 5e-3 };
 training.OutDir = Path.Combine(outDir, "out");   // checkpoints and metrics.csv land here while it trains
 var pipeline = mlContext.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = tiny ? 400 : 512 })
