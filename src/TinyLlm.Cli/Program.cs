@@ -4,6 +4,7 @@ using TinyLlm.Cli.Commands;
 
 var root = new RootCommand("tinyllm: build, train and sample a small LLaMA-style language model with ML.NET and TorchSharp.");
 // One line per command; each command lives in Commands/<Name>Command.cs.
+root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(TrainTokenizerCommand.Create());

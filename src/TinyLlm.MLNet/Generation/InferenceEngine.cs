@@ -17,6 +17,7 @@ public sealed class InferenceEngine
     private readonly float[] _keyCache, _valueCache;
     // (seq_len, head_size / 2) rotary cos/sin tables.
     private readonly float[] _cos, _sin;
+    private readonly MatVec _matVec = new();
 
     /// <summary>Creates an engine over <paramref name="weights"/>.</summary>
     public InferenceEngine(TransformerWeights weights)
@@ -57,9 +58,11 @@ public sealed class InferenceEngine
             // attention: rmsnorm, then q, k, v; k and v go straight into this position's cache slot
             RmsNorm(_xb, _x, _w.AttentionNorm, l * d, _p.NormEps);
             int cacheRow = checked((l * _p.SeqLen + pos) * kvDim);
-            MatVec.Multiply(_q, _w.Wq, (long)l * d * d, _xb, d, d);
-            MatVec.Multiply(_keyCache, _w.Wk, (long)l * kvDim * d, _xb, kvDim, d, yOffset: cacheRow);
-            MatVec.Multiply(_valueCache, _w.Wv, (long)l * kvDim * d, _xb, kvDim, d, yOffset: cacheRow);
+            _matVec.Begin(_xb, d);
+            _matVec.Add(_q, _w.Wq, (long)l * d * d, d);
+            _matVec.Add(_keyCache, _w.Wk, (long)l * kvDim * d, kvDim, yOffset: cacheRow);
+            _matVec.Add(_valueCache, _w.Wv, (long)l * kvDim * d, kvDim, yOffset: cacheRow);
+            _matVec.Run();
 
             // RoPE: rotate each interleaved pair (x[2i], x[2i+1]) of every head of q and of k
             Rotate(_q, 0, d, pos);
@@ -67,21 +70,23 @@ public sealed class InferenceEngine
 
             Attend(l, pos);
 
-            MatVec.Multiply(_xb2, _w.Wo, (long)l * d * d, _xb, d, d);
+            _matVec.Multiply(_xb2, _w.Wo, (long)l * d * d, _xb, d, d);
             TensorPrimitives.Add(_x, _xb2, _x); // residual
 
             // feed-forward: w2(silu(w1 x) * w3 x)
             RmsNorm(_xb, _x, _w.FfnNorm, l * d, _p.NormEps);
-            MatVec.Multiply(_hb, _w.W1, (long)l * hidden * d, _xb, hidden, d);
-            MatVec.Multiply(_hb2, _w.W3, (long)l * hidden * d, _xb, hidden, d);
+            _matVec.Begin(_xb, d);
+            _matVec.Add(_hb, _w.W1, (long)l * hidden * d, hidden);
+            _matVec.Add(_hb2, _w.W3, (long)l * hidden * d, hidden);
+            _matVec.Run();
             Silu(_hb);
             TensorPrimitives.Multiply(_hb, _hb2, _hb);
-            MatVec.Multiply(_xb, _w.W2, (long)l * d * hidden, _hb, d, hidden);
+            _matVec.Multiply(_xb, _w.W2, (long)l * d * hidden, _hb, d, hidden);
             TensorPrimitives.Add(_x, _xb, _x); // residual
         }
 
         RmsNorm(_x, _x, _w.FinalNorm, 0, _p.NormEps);
-        MatVec.Multiply(_logits, _w.Classifier, 0, _x, _p.VocabSize, d);
+        _matVec.Multiply(_logits, _w.Classifier, 0, _x, _p.VocabSize, d);
         return _logits;
     }
 

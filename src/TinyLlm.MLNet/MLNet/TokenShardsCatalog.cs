@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Data;
 
-namespace TinyLlm.MLNet.MLNet;
+namespace TinyLlm.MLNet;
 
 /// <summary>Catalog methods that write pretokenized uint16 shards and read them back as training windows.</summary>
 public static class TokenShardsCatalog
