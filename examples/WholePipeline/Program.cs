@@ -7,7 +7,6 @@ using Microsoft.ML;
 using TinyLlm.MLNet;
 using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.MLNet;
 using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 

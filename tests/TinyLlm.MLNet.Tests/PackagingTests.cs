@@ -63,7 +63,7 @@ public sealed class PackagingTests
         string tinyllm = Path.Combine(tools, "tinyllm");
 
         Assert.AreEqual(0, ReferenceTools.Run(tinyllm, "--help", out output, _dir), output);
-        foreach (string command in new[] { "synth", "download", "train-tokenizer", "tokenize", "pretokenize", "train", "generate" })
+        foreach (string command in new[] { "quickstart", "synth", "download", "train-tokenizer", "tokenize", "pretokenize", "train", "generate" })
             StringAssert.Contains(output, "  " + command + " ", $"'{command}' missing from:\n{output}");
 
         // The installed copy really trains: TorchSharp's native library loads from the tool's own folder.
