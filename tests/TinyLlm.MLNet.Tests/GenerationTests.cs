@@ -25,7 +25,7 @@ public sealed class SamplerTests
         int argmax = Array.IndexOf(logits, logits.Max());
         Assert.AreEqual(argmax, new Sampler(500, new SamplingOptions { Temperature = 0 }).Sample(logits));
         var topK1 = new Sampler(500, new SamplingOptions { TopK = 1, Seed = 3 });
-        var tinyP = new Sampler(500, new SamplingOptions { TopK = 0, TopP = 1e-6f, Seed = 4 });
+        var tinyP = new Sampler(500, new SamplingOptions { TopK = 500, TopP = 1e-6f, Seed = 4 });
         for (int i = 0; i < 20; i++)
         {
             Assert.AreEqual(argmax, topK1.Sample(logits));
@@ -39,7 +39,7 @@ public sealed class SamplerTests
         var logits = Logits(300, 2);
         int[] Draw(ulong seed)
         {
-            var s = new Sampler(300, new SamplingOptions { Seed = seed, TopK = 0 });
+            var s = new Sampler(300, new SamplingOptions { Seed = seed, TopK = int.MaxValue });
             return Enumerable.Range(0, 50).Select(_ => s.Sample(logits)).ToArray();
         }
         CollectionAssert.AreEqual(Draw(7), Draw(7));
@@ -71,7 +71,7 @@ public sealed class SamplerTests
         }
         Bad(new SamplingOptions { Temperature = -0.5f }, "temperature");
         Bad(new SamplingOptions { Temperature = float.NaN }, "temperature");
-        Bad(new SamplingOptions { TopK = -1 }, "top_k");
+        Bad(new SamplingOptions { TopK = 0 }, "top_k");
         Bad(new SamplingOptions { TopP = 0f }, "top_p");
         Bad(new SamplingOptions { TopP = 1.5f }, "top_p");
         Bad(new SamplingOptions { MaxNewTokens = 0 }, "max_new_tokens");

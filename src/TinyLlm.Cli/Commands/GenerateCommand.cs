@@ -17,7 +17,7 @@ internal static class GenerateCommand
         var samples = new Option<int>("--num-samples") { Description = "How many stories to generate.", DefaultValueFactory = _ => 1 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per story (at least 1).", DefaultValueFactory = _ => 256 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy; higher is more random.", DefaultValueFactory = _ => 1.0f };
-        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (0 = all).", DefaultValueFactory = _ => 300 };
+        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (at least 1; the vocabulary size keeps all).", DefaultValueFactory = _ => 300 };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold in (0, 1]; 1 = off.", DefaultValueFactory = _ => 1.0f };
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i uses seed + i).", DefaultValueFactory = _ => 1337 };
         var device = new Option<string>("--device") { Description = "auto or cpu: generation runs on TinyLlm's .NET CPU engine.", DefaultValueFactory = _ => "auto" };
