@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -98,17 +100,48 @@ public sealed class InferenceEngine
         int layerBase = layer * _p.SeqLen * kvDim;
         for (int h = 0; h < _p.NHeads; h++)
         {
-            var q = new ReadOnlySpan<float>(_q, h * hs, hs);
+            ref float q = ref _q[h * hs];
             var att = new Span<float>(_att, h * _p.SeqLen, pos + 1);
             int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
+            // Head vectors are short (tens of floats): inlined loops, not a library call per position.
             for (int t = 0; t <= pos; t++)
-                att[t] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(_keyCache, layerBase + t * kvDim + kvHead, hs)) * scale;
+                att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
             TensorPrimitives.SoftMax(att, att);
-            var xb = new Span<float>(_xb, h * hs, hs);
-            xb.Clear();
+            ref float xb = ref _xb[h * hs];
+            new Span<float>(_xb, h * hs, hs).Clear();
             for (int t = 0; t <= pos; t++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(_valueCache, layerBase + t * kvDim + kvHead, hs), att[t], xb, xb);
+                HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HeadDot(ref float a, ref float b, int n)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
+        return sum;
+    }
+
+    // y += a * x over n floats.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HeadAxpy(float a, ref float x, ref float y, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var av = Vector256.Create(a);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref y, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref y, i) += a * Unsafe.Add(ref x, i);
     }
 
     // Rotates the interleaved pairs of each head in v[offset..offset+width) by the angles of position pos.
