@@ -116,6 +116,16 @@ public sealed class ModelPersistenceTests
         return (zip, "hello|" + transformer.Signature);
     }
 
+    /// <summary>The probe project's own output folder (tests/TinyLlm.MLNet.ProcessProbe/bin/CONFIG/TFM), beside this test's.</summary>
+    internal static string ProbeBuildFolder()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string tfm = testDir.Name, config = testDir.Parent!.Name;
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "TinyLlm.MLNet.sln"))) root = root.Parent;
+        return Path.Combine(root!.FullName, "tests", "TinyLlm.MLNet.ProcessProbe", "bin", config, tfm);
+    }
+
     /// <summary>Runs the probe program in a new process (its own runtime, its own MLContext).</summary>
     internal static int RunProbe(string mode, string zip, string text, out string output)
     {

@@ -25,8 +25,9 @@ public sealed class PackagingTests
         _root = root.FullName;
         // The tool's pack builds the library in Release too, so the library's pack needs no second build.
         _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", "TinyLlm.Cli", "TinyLlm.Cli.csproj")}\" -c Release -o \"{_packages}\" -nologo", out _packOutput, _root);
-        if (_packExit == 0)
-            _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", "TinyLlm.MLNet", "TinyLlm.MLNet.csproj")}\" -c Release --no-build -o \"{_packages}\" -nologo", out _packOutput, _root);
+        foreach (string library in new[] { "TinyLlm.MLNet", "TinyLlm.MLNet.Core" })
+            if (_packExit == 0)
+                _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", library, library + ".csproj")}\" -c Release --no-build -o \"{_packages}\" -nologo", out _packOutput, _root);
     }
 
     [ClassCleanup]
@@ -51,6 +52,13 @@ public sealed class PackagingTests
         StringAssert.Contains(text, "<license type=\"expression\">MIT</license>");
         StringAssert.Contains(text, "<dependency id=\"TorchSharp\"");
         StringAssert.Contains(text, "<dependency id=\"libtorch-cpu-linux-x64\"");
+        StringAssert.Contains(text, "<dependency id=\"TinyLlm.MLNet.Core\"");
+
+        // The serving package: the pure .NET part, with no TorchSharp dependency.
+        using var core = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.MLNet.Core.0.1.0.nupkg"));
+        CollectionAssert.Contains(core.Entries.Select(e => e.FullName).ToArray(), "lib/net10.0/TinyLlm.MLNet.Core.dll");
+        using var coreSpec = new StreamReader(core.GetEntry("TinyLlm.MLNet.Core.nuspec")!.Open());
+        StringAssert.DoesNotMatch(coreSpec.ReadToEnd(), new System.Text.RegularExpressions.Regex("<dependency id=\"(TorchSharp|libtorch)"));
     }
 
     [TestMethod]

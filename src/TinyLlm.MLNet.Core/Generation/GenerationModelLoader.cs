@@ -1,8 +1,6 @@
 using System.Text;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -13,6 +11,15 @@ namespace TinyLlm.MLNet.Generation;
 /// </summary>
 public static class GenerationModelLoader
 {
+    private const string CheckpointMagic = "TLLMCKPT";
+
+    /// <summary>
+    /// Reads a TinyLlm training checkpoint (its weights are a TorchSharp state dictionary). The training package
+    /// (TinyLlm.MLNet, which has TorchSharp) sets it when loaded; without it, the llama2.c <c>model.bin</c> the
+    /// trainer writes beside every checkpoint is read instead.
+    /// </summary>
+    internal static Func<string, TransformerWeights>? CheckpointReader { get; set; }
+
     /// <summary>
     /// Reads the weights at <paramref name="path"/>, detecting the format: a folder (or its config.json or a
     /// .safetensors file in it) is a Hugging Face Llama model; a file starting "TLLMCKPT" is our training checkpoint;
@@ -31,17 +38,23 @@ public static class GenerationModelLoader
         Span<byte> magic = stackalloc byte[8];
         using (var stream = File.OpenRead(path))
             _ = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
-        if (Encoding.ASCII.GetString(magic) == "TLLMCKPT")
-        {
-            using var model = LlamaModel.LoadFromCheckpoint(path);
-            return model.ToTransformerWeights();
-        }
+        if (Encoding.ASCII.GetString(magic) == CheckpointMagic)
+            return ReadCheckpoint(path);
         if (BitConverter.ToUInt32(magic) == 0x616b3432)
         {
             int version = BitConverter.ToInt32(magic[4..]);
             return version == 2 ? Llama2cQ8Checkpoint.Read(path) : Llama2cV1Checkpoint.Read(path);
         }
         return Llama2cCheckpoint.Read(path);
+    }
+
+    private static TransformerWeights ReadCheckpoint(string path)
+    {
+        if (CheckpointReader is { } read) return read(path);
+        string sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "model.bin");
+        if (File.Exists(sibling)) return Llama2cCheckpoint.Read(sibling);
+        throw new InvalidDataException($"'{path}' is a TinyLlm training checkpoint; reading it needs the TinyLlm.MLNet package (TorchSharp). " +
+            "Without it, give the model.bin the trainer writes beside the checkpoint, or a file made by `tinyllm export`.");
     }
 
     /// <summary>A generation transformer over the model at <paramref name="modelPath"/> and the tokenizer at <paramref name="tokenizerModelPath"/>.</summary>
