@@ -8,7 +8,8 @@ import sys
 
 TOKENS = {"seed": 8 * 256, "small": 8 * 512}
 best = {}
-for line in open(sys.argv[1]):
+lines = [line for path in sys.argv[1:] for line in open(path)]
+for line in lines:
     if not line.startswith("{"):
         continue
     row = json.loads(line)
@@ -17,8 +18,9 @@ for line in open(sys.argv[1]):
     tps = TOKENS[row["config"]] / (r["step_ms_median"] / 1000)
     cpu = r.get("tokens_per_cpu_s", float("nan"))
     key = (row["config"], variant)
-    old = best.get(key, (0, float("nan"), 0))
-    best[key] = (max(tps, old[0]), r["peak_rss_mb"] if tps > old[0] else old[1], max(cpu, old[2]) if cpu == cpu else old[2])
+    old = best.get(key, (0.0, float("nan"), float("nan")))
+    best_cpu = max((c for c in (cpu, old[2]) if c == c), default=float("nan"))  # NaN: not measured
+    best[key] = (max(tps, old[0]), r["peak_rss_mb"] if tps > old[0] else old[1], best_cpu)
 print("| config | variant | tokens/s (wall) | vs PyTorch | tokens per CPU-s | vs PyTorch | peak RSS (MB) |")
 print("|---|---|---:|---:|---:|---:|---:|")
 for config in ("seed", "small"):
