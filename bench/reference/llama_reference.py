@@ -7,6 +7,10 @@ Weights come from a llama2.c v0 checkpoint (7 int32 header + fp32 tensors), the 
 
   check: logits of batch 0 and the losses of N AdamW steps on given batches (for the equivalence test)
   bench: training tokens/s and peak memory of a random model of a given size (for docs/benchmarks.md)
+  export-v0: a random model written as a llama2.c v0 file, with its logits on random tokens (for the interop test)
+  hf-logits: logits of a Hugging Face Llama folder (config.json + F32 model.safetensors) computed the way
+             transformers' modeling_llama does (RoPE on the two halves of each head: rotate_half), for the test
+             that our export permutes wq/wk correctly
 """
 import argparse
 import json
@@ -112,14 +116,16 @@ class Block(nn.Module):
 
 
 class Model(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, tied=True):
         super().__init__()
         self.cfg = cfg
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.layers = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
         self.norm = RMSNorm(cfg.dim)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
-        self.tok_embeddings.weight = self.output.weight
+        self.tied = tied
+        if tied:
+            self.tok_embeddings.weight = self.output.weight
         cos, sin = rope_tables(cfg.head_dim, cfg.seq_len)
         self.register_buffer("freqs_cos", cos, persistent=False)
         self.register_buffer("freqs_sin", sin, persistent=False)
@@ -138,7 +144,7 @@ def read_v0(path):
         data = np.frombuffer(f.read(), dtype=np.float32)
     shared = vocab > 0
     cfg = Config(dim, hidden, n_layers, n_heads, n_kv_heads, abs(vocab), seq_len)
-    model = Model(cfg)
+    model = Model(cfg, tied=shared)
     pos = 0
 
     def take(*shape):
@@ -167,8 +173,54 @@ def read_v0(path):
         take(seq_len, cfg.head_dim // 2)  # freqs_cos: recomputed
         take(seq_len, cfg.head_dim // 2)  # freqs_sin
         if not shared:
-            raise SystemExit("unshared classifier weights are not supported by this reference")
+            model.output.weight.copy_(take(cfg.vocab_size, dim))
     return model
+
+
+LAYER_TENSORS = [lambda l: l.attention_norm.weight, lambda l: l.attention.wq.weight, lambda l: l.attention.wk.weight,
+                 lambda l: l.attention.wv.weight, lambda l: l.attention.wo.weight, lambda l: l.ffn_norm.weight,
+                 lambda l: l.feed_forward.w1.weight, lambda l: l.feed_forward.w2.weight, lambda l: l.feed_forward.w3.weight]
+
+
+def write_v0(model, path):
+    """llama2.c's legacy_export layout: 7 int32 (vocab negative if unshared), embedding, per-kind layer stacks,
+    final norm, RoPE cos and sin tables, then the classifier if unshared."""
+    cfg = model.cfg
+
+    def put(f, t):
+        f.write(t.detach().float().contiguous().numpy().astype("<f4").tobytes())
+
+    with open(path, "wb") as f:
+        f.write(struct.pack("7i", cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads,
+                            cfg.vocab_size if model.tied else -cfg.vocab_size, cfg.seq_len))
+        put(f, model.tok_embeddings.weight)
+        for get in LAYER_TENSORS:
+            for layer in model.layers:
+                put(f, get(layer))
+        put(f, model.norm.weight)
+        put(f, model.freqs_cos)
+        put(f, model.freqs_sin)
+        if not model.tied:
+            put(f, model.output.weight)
+
+
+def export_v0(a):
+    torch.manual_seed(a.seed)
+    cfg = Config(a.dim, hidden_size(a.dim, a.multiple_of), a.n_layers, a.n_heads, a.n_kv_heads, a.vocab_size, a.seq_len)
+    model = Model(cfg, tied=not a.unshared)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2:
+                nn.init.normal_(p, 0.0, a.std)
+            else:
+                p.uniform_(0.5, 1.5)  # norms other than 1, so a swapped norm shows in the logits
+    write_v0(model, a.out)
+    tokens = torch.randint(0, cfg.vocab_size, (1, cfg.seq_len), generator=torch.Generator().manual_seed(a.seed))
+    with torch.no_grad():
+        logits = model(tokens)
+    tokens.numpy().astype(np.int32).tofile(a.tokens_out)
+    logits.numpy().astype(np.float32).tofile(a.logits_out)
+    json.dump({"params": sum(p.numel() for p in model.parameters())}, sys.stdout)
 
 
 def make_optimizer(model, lr, weight_decay, beta1, beta2):
@@ -249,6 +301,65 @@ def bench(a):
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, sys.stdout)
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", f"{name}: only F32 is read here"
+        begin, end = info["data_offsets"]
+        tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").copy()).view(*info["shape"])
+    return tensors
+
+
+def hf_logits(a):
+    """A plain re-statement of transformers' LlamaForCausalLM forward (no cache, causal mask)."""
+    with open(a.folder + "/config.json") as f:
+        c = json.load(f)
+    w = read_safetensors(a.folder + "/model.safetensors")
+    dim, n_heads = c["hidden_size"], c["num_attention_heads"]
+    n_kv = c.get("num_key_value_heads", n_heads)
+    hd, eps, theta = dim // n_heads, c["rms_norm_eps"], c.get("rope_theta", 10000.0)
+    tokens = torch.from_numpy(np.fromfile(a.tokens, dtype=np.int32).astype(np.int64))
+    t = tokens.shape[0]
+
+    def norm(x, weight):
+        return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2).float() / hd))
+    freqs = torch.outer(torch.arange(t).float(), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[:, None, :], emb.sin()[:, None, :]  # (t, 1, hd)
+
+    def rotate_half(x):
+        return torch.cat((-x[..., hd // 2:], x[..., : hd // 2]), dim=-1)
+
+    h = w["model.embed_tokens.weight"][tokens]
+    mask = torch.full((t, t), float("-inf")).triu(1)
+    for l in range(c["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        x = norm(h, w[p + "input_layernorm.weight"])
+        q = (x @ w[p + "self_attn.q_proj.weight"].T).view(t, n_heads, hd)
+        k = (x @ w[p + "self_attn.k_proj.weight"].T).view(t, n_kv, hd)
+        v = (x @ w[p + "self_attn.v_proj.weight"].T).view(t, n_kv, hd)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k = k[:, :, None, :].expand(t, n_kv, n_heads // n_kv, hd).reshape(t, n_heads, hd)  # repeat_kv
+        v = v[:, :, None, :].expand(t, n_kv, n_heads // n_kv, hd).reshape(t, n_heads, hd)
+        att = F.softmax((q.transpose(0, 1) @ k.transpose(0, 1).transpose(1, 2)) / math.sqrt(hd) + mask, dim=-1)
+        out = (att @ v.transpose(0, 1)).transpose(0, 1).reshape(t, dim)
+        h = h + out @ w[p + "self_attn.o_proj.weight"].T
+        x = norm(h, w[p + "post_attention_layernorm.weight"])
+        gate, up = x @ w[p + "mlp.gate_proj.weight"].T, x @ w[p + "mlp.up_proj.weight"].T
+        h = h + (F.silu(gate) * up) @ w[p + "mlp.down_proj.weight"].T
+    head = w["model.embed_tokens.weight"] if c.get("tie_word_embeddings", False) else w["lm_head.weight"]
+    logits = norm(h, w["model.norm.weight"]) @ head.T
+    logits.numpy().astype(np.float32).tofile(a.logits_out)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
@@ -267,8 +378,21 @@ def main():
                                 ("batch-size", int, 8), ("steps", int, 10), ("warmup", int, 2), ("threads", int, 2),
                                 ("seed", int, 1337)]:
         b.add_argument("--" + name, type=kind, default=default)
+    e = sub.add_parser("export-v0")
+    e.add_argument("--out", required=True)
+    e.add_argument("--tokens-out", required=True)
+    e.add_argument("--logits-out", required=True)
+    e.add_argument("--unshared", action="store_true", help="an output projection of its own (negative vocab_size)")
+    for name, kind, default in [("dim", int, 64), ("n-layers", int, 2), ("n-heads", int, 4), ("n-kv-heads", int, 2),
+                                ("vocab-size", int, 128), ("seq-len", int, 16), ("multiple-of", int, 16),
+                                ("std", float, 0.1), ("seed", int, 1337)]:
+        e.add_argument("--" + name, type=kind, default=default)
+    hf = sub.add_parser("hf-logits")
+    hf.add_argument("--folder", required=True)
+    hf.add_argument("--tokens", required=True, help="int32 token ids")
+    hf.add_argument("--logits-out", required=True)
     a = p.parse_args()
-    check(a) if a.mode == "check" else bench(a)
+    {"check": check, "bench": bench, "export-v0": export_v0, "hf-logits": hf_logits}[a.mode](a)
 
 
 if __name__ == "__main__":

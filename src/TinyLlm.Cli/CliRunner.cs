@@ -22,7 +22,10 @@ internal static class CliRunner
         }
         catch (Exception e) when (IsUserError(e))
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            // ArgumentException appends "(Parameter 'x')" (and "Actual value was v.") to its message; the text
+            // before it already names the option and the allowed range.
+            string message = e is ArgumentException { ParamName: not null } a ? a.Message.Split(" (Parameter '")[0] : e.Message;
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {message}");
             return 1;
         }
     }

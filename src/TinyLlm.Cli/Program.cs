@@ -4,10 +4,14 @@ using TinyLlm.Cli.Commands;
 
 var root = new RootCommand("tinyllm: build, train and sample a small LLaMA-style language model with ML.NET and TorchSharp.");
 // One line per command; each command lives in Commands/<Name>Command.cs.
+root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(TrainTokenizerCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(PretokenizeCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 return CliRunner.Run(root, args);

@@ -25,7 +25,7 @@ public sealed class SamplerTests
         int argmax = Array.IndexOf(logits, logits.Max());
         Assert.AreEqual(argmax, new Sampler(500, new SamplingOptions { Temperature = 0 }).Sample(logits));
         var topK1 = new Sampler(500, new SamplingOptions { TopK = 1, Seed = 3 });
-        var tinyP = new Sampler(500, new SamplingOptions { TopK = 0, TopP = 1e-6f, Seed = 4 });
+        var tinyP = new Sampler(500, new SamplingOptions { TopK = 500, TopP = 1e-6f, Seed = 4 });
         for (int i = 0; i < 20; i++)
         {
             Assert.AreEqual(argmax, topK1.Sample(logits));
@@ -39,7 +39,7 @@ public sealed class SamplerTests
         var logits = Logits(300, 2);
         int[] Draw(ulong seed)
         {
-            var s = new Sampler(300, new SamplingOptions { Seed = seed, TopK = 0 });
+            var s = new Sampler(300, new SamplingOptions { Seed = seed, TopK = int.MaxValue });
             return Enumerable.Range(0, 50).Select(_ => s.Sample(logits)).ToArray();
         }
         CollectionAssert.AreEqual(Draw(7), Draw(7));
@@ -71,7 +71,7 @@ public sealed class SamplerTests
         }
         Bad(new SamplingOptions { Temperature = -0.5f }, "temperature");
         Bad(new SamplingOptions { Temperature = float.NaN }, "temperature");
-        Bad(new SamplingOptions { TopK = -1 }, "top_k");
+        Bad(new SamplingOptions { TopK = 0 }, "top_k");
         Bad(new SamplingOptions { TopP = 0f }, "top_p");
         Bad(new SamplingOptions { TopP = 1.5f }, "top_p");
         Bad(new SamplingOptions { MaxNewTokens = 0 }, "max_new_tokens");
@@ -178,6 +178,38 @@ public sealed class GenerationTests
         var result = generator.Generate(longPrompt, new SamplingOptions { Seed = 1, MaxNewTokens = 80 });
         Assert.AreEqual(31, result.PromptTokens);
         Assert.IsTrue(result.TokenIds.Count == 80 || result.StoppedAtEndOfText);
+    }
+
+    [TestMethod]
+    public void APredictionEngineSamplesEachCallWithTheNextSeed()
+    {
+        var ml = new MLContext();
+        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 64, scale: 3f);
+        var options = new LlamaGenerationOptions { Sampling = new SamplingOptions { Seed = 40, MaxNewTokens = 20 }, TokenIdsColumnName = "Ids" };
+        var transformer = new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options);
+        var engine = ml.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(transformer);
+        string first = engine.Predict(new StoryPrompt { Text = "Tom had a ball." }).Completion;
+        string second = engine.Predict(new StoryPrompt { Text = "Tom had a ball." }).Completion;
+        Assert.AreNotEqual(first, second);
+
+        var generator = transformer.Generator;
+        Assert.AreEqual(generator.Generate("Tom had a ball.", new SamplingOptions { Seed = 40, MaxNewTokens = 20 }).Text, first);
+        Assert.AreEqual(generator.Generate("Tom had a ball.", new SamplingOptions { Seed = 41, MaxNewTokens = 20 }).Text, second);
+
+        // The IDataView path: row i uses seed 40 + i, and the ids column agrees with the text.
+        var rows = ml.Data.CreateEnumerable<IdsRow>(transformer.Transform(ml.Data.LoadFromEnumerable(
+            [new StoryPrompt { Text = "Tom had a ball." }, new StoryPrompt { Text = "Tom had a ball." }])), reuseRowObject: false).ToArray();
+        Assert.AreEqual(first, rows[0].Completion);
+        Assert.AreEqual(second, rows[1].Completion);
+        Assert.AreEqual(first, _tokenizer.Decode(_tokenizer.Encode("Tom had a ball.").Concat(rows[0].Ids)).Substring("Tom had a ball.".Length));
+    }
+
+    private sealed class IdsRow
+    {
+        public string Completion { get; set; } = "";
+
+        [Microsoft.ML.Data.VectorType]
+        public int[] Ids { get; set; } = [];
     }
 
     [TestMethod]

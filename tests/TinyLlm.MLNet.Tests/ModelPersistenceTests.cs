@@ -70,6 +70,30 @@ public sealed class ModelPersistenceTests
     }
 
     [TestMethod]
+    public void APartFromANewerFormatVersionSaysSo()
+    {
+        var (zip, _) = SaveBlobModel();
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Update))
+        {
+            var entry = archive.Entries.Single(e => e.FullName.EndsWith("Model.key", StringComparison.Ordinal));
+            byte[] bytes;
+            using (var s = entry.Open()) { using var ms = new MemoryStream(); s.CopyTo(ms); bytes = ms.ToArray(); }
+            // ML.NET's model header: ModelSignature (8 bytes) at 0x40, then ModelVerWritten and ModelVerReadable.
+            BitConverter.TryWriteBytes(bytes.AsSpan(0x48), 7u);
+            BitConverter.TryWriteBytes(bytes.AsSpan(0x4C), 7u);
+            entry.Delete();
+            using var w = archive.CreateEntry(entry.FullName).Open();
+            w.Write(bytes);
+        }
+        var ml = new MLContext();
+        ml.ComponentCatalog.RegisterTinyLlm();
+        ModelPersistence.Register(ml.ComponentCatalog, typeof(BlobTransformer).Assembly);
+        var e = Assert.ThrowsExactly<FormatException>(() => ml.Model.Load(zip, out _));
+        StringAssert.Contains(e.Message, "newer TinyLlm.MLNet");
+        StringAssert.Contains(e.Message, "TinyLlmTestBlob");
+    }
+
+    [TestMethod]
     public void SchemaErrorsUseMLNetWording()
     {
         var ml = new MLContext();

@@ -141,13 +141,107 @@ public sealed class SentencePieceBpeTrainerTests
     [TestMethod]
     public void SyntheticCorpusAlsoMatchesSpmTrain()
     {
-        // Numbers (split digits), punctuation runs, whitespace runs, Cyrillic and Han next to Latin.
+        // Numbers (split digits), punctuation runs, whitespace runs, Cyrillic and Han next to Latin; 595 is the
+        // largest vocabulary this corpus allows, so the last pieces have count 0 and are picked in spm_train's
+        // hash-table order (StdHashOrder).
         ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
         string corpus = TokenizerTestCorpus.WriteTemp("synthetic.txt", TokenizerTestCorpus.Synthetic(20_000, seed: 7));
-        string theirs = SpmReference.Train(corpus, 550, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-synthetic"));
-        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions { VocabSize = 550 });
+        string theirs = SpmReference.Train(corpus, 595, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-synthetic"));
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions { VocabSize = 595 });
         var expected = File.ReadAllText(Path.ChangeExtension(theirs, ".vocab"));
         Assert.AreEqual(expected, ours.ToVocabText());
+    }
+
+    [TestMethod]
+    public void SpecialSymbolsAndIdsMatchSpmTrain()
+    {
+        // User-defined and control symbols, a padding id, and special pieces inside the training text (which
+        // training must not learn from).
+        ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
+        var random = new Random(3);
+        var lines = TokenizerTestCorpus.Synthetic(4_000, seed: 12).Select(l =>
+            random.Next(4) == 0 ? l.Insert(l.IndexOf(' ') + 1, "<sep> ") : random.Next(20) == 0 ? l + " <s>" : l);
+        string corpus = TokenizerTestCorpus.WriteTemp("specials.txt", lines);
+        string theirs = SpmReference.Train(corpus, 500, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-specials"),
+            "--user_defined_symbols=<sep>,<mask> --control_symbols=<ctl> --pad_id=3");
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions
+        {
+            VocabSize = 500,
+            UserDefinedSymbols = ["<sep>", "<mask>"],
+            ControlSymbols = ["<ctl>"],
+            PadId = 3,
+        });
+        Assert.AreEqual(File.ReadAllText(Path.ChangeExtension(theirs, ".vocab")), ours.ToVocabText());
+        var a = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(theirs));
+        var b = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Parser.ParseFrom(ours.ToBytes());
+        CollectionAssert.AreEqual(a.Pieces.Select(p => p.Type).ToArray(), b.Pieces.Select(p => p.Type).ToArray());
+    }
+
+    [TestMethod]
+    public void InputSentenceSizeTakesTheFirstLinesOrASeededSample()
+    {
+        var lines = TokenizerTestCorpus.Synthetic(3_000, seed: 4);
+        var first = SentencePieceBpeTrainer.Train(lines, new SentencePieceBpeOptions { VocabSize = 450, InputSentenceSize = 1_000, ShuffleInputSentence = false });
+        var prefix = SentencePieceBpeTrainer.Train(lines.Take(1_000), new SentencePieceBpeOptions { VocabSize = 450 });
+        Assert.AreEqual(prefix.ToVocabText(), first.ToVocabText());
+
+        var sampled = SentencePieceBpeTrainer.Train(lines, new SentencePieceBpeOptions { VocabSize = 450, InputSentenceSize = 1_000 });
+        var again = SentencePieceBpeTrainer.Train(lines, new SentencePieceBpeOptions { VocabSize = 450, InputSentenceSize = 1_000 });
+        Assert.AreEqual(sampled.ToVocabText(), again.ToVocabText());
+        Assert.AreNotEqual(first.ToVocabText(), sampled.ToVocabText());
+    }
+
+    [TestMethod]
+    public void SampledTrainingKeepsTheSameLinesAsSpmTrain()
+    {
+        // --input_sentence_size with shuffling: the reservoir sampler, its Mersenne Twister and libstdc++'s
+        // uniform_int_distribution are reproduced, so the same lines are kept.
+        ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
+        string corpus = TokenizerTestCorpus.WriteTemp("sampled.txt", TokenizerTestCorpus.Synthetic(30_000, seed: 31));
+        string theirs = SpmReference.Train(corpus, 500, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-sampled"),
+            "--input_sentence_size=2000 --shuffle_input_sentence=true");
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions { VocabSize = 500, InputSentenceSize = 2_000 });
+        Assert.AreEqual(File.ReadAllText(Path.ChangeExtension(theirs, ".vocab")), ours.ToVocabText());
+    }
+
+    [TestMethod]
+    [DataRow(400, "--split_digits=false --split_by_number=false --allow_whitespace_only_pieces=false --byte_fallback=false --character_coverage=0.9995")]
+    [DataRow(650, "--split_by_unicode_script=false --max_sentencepiece_length=4 --remove_extra_whitespaces=false --add_dummy_prefix=false")]
+    [DataRow(700, "--split_by_whitespace=false --unk_id=3 --bos_id=-1 --eos_id=0 --pad_id=1")]
+    public void NonDefaultOptionsMatchSpmTrain(int vocabSize, string flags)
+    {
+        ReferenceTools.Require("spm_train", "apt-get install sentencepiece");
+        var random = new Random(5);
+        string[] extras = ["", "  ", " 12345 ", " ｆｕｌｌ１２ ", " 東京タワー ", " ё̈лка ", "\t", " 😀😀 ", " a\u00A0b "];
+        var lines = TokenizerTestCorpus.Synthetic(6_000, seed: 17).Select(l => l + extras[random.Next(extras.Length)]).ToList();
+        string corpus = TokenizerTestCorpus.WriteTemp("options.txt", lines);
+        string theirs = SpmReference.Train(corpus, vocabSize, Path.Combine(Path.GetDirectoryName(corpus)!, "spm-options"), flags);
+
+        var o = new SentencePieceBpeOptions { VocabSize = vocabSize };
+        foreach (var flag in flags.Split(' '))
+        {
+            var (name, value) = (flag[2..flag.IndexOf('=')], flag[(flag.IndexOf('=') + 1)..]);
+            switch (name)
+            {
+                case "split_digits": o.SplitDigits = bool.Parse(value); break;
+                case "split_by_number": o.SplitByNumber = bool.Parse(value); break;
+                case "allow_whitespace_only_pieces": o.AllowWhitespaceOnlyPieces = bool.Parse(value); break;
+                case "byte_fallback": o.ByteFallback = bool.Parse(value); break;
+                case "character_coverage": o.CharacterCoverage = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "split_by_unicode_script": o.SplitByUnicodeScript = bool.Parse(value); break;
+                case "max_sentencepiece_length": o.MaxSentencePieceLength = int.Parse(value); break;
+                case "remove_extra_whitespaces": o.RemoveExtraWhitespaces = bool.Parse(value); break;
+                case "add_dummy_prefix": o.AddDummyPrefix = bool.Parse(value); break;
+                case "split_by_whitespace": o.SplitByWhitespace = bool.Parse(value); break;
+                case "unk_id": o.UnkId = int.Parse(value); break;
+                case "bos_id": o.BosId = int.Parse(value); break;
+                case "eos_id": o.EosId = int.Parse(value); break;
+                case "pad_id": o.PadId = int.Parse(value); break;
+                default: Assert.Fail($"unmapped flag {flag}"); break;
+            }
+        }
+        var ours = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), o);
+        Assert.AreEqual(File.ReadAllText(Path.ChangeExtension(theirs, ".vocab")), ours.ToVocabText());
     }
 
     [TestMethod]

@@ -46,6 +46,37 @@ public sealed class TokenShardEstimatorTests
     }
 
     [TestMethod]
+    public void TokenizerTrainingAndPretokenizingFormOnePipeline()
+    {
+        var mlContext = new MLContext(seed: 1);
+        // Stripped, non-empty stories: the tokenizer transformer encodes the text as it is (BOS first).
+        var stories = TokenShardTestData.Stories(600, seed: 21).Select(s => s.Trim()).Where(s => s.Length > 0).ToList();
+        var data = mlContext.Data.LoadFromEnumerable(stories.Select(s => new TextRow { Text = s }));
+        string dir = TokenShardTestData.NewFolder("pipeline");
+        var pipeline = mlContext.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new TinyLlm.MLNet.Tokenization.SentencePieceBpeOptions { VocabSize = 400 })
+            .Append(mlContext.Transforms.PretokenizeToShards(new TokenShardEstimatorOptions
+            {
+                OutputDirectory = dir,
+                Writer = new TokenShardWriterOptions { TokensColumnName = "Tokens", StoriesPerShard = 200 },
+                Windows = new TokenShardLoaderOptions { SequenceLength = 32 },
+            }));
+        var model = pipeline.Fit(data);
+        var windows = (TokenWindowDataView)model.Transform(data);
+        Assert.AreEqual(3, windows.Source.SegmentCount);
+
+        // The same shards as the writer makes from the trained .model and the raw stories.
+        var tokenizer = (TinyLlm.MLNet.Tokenization.SentencePieceTokenizerTransformer)model.First();
+        var writer = new TokenShardWriter(tokenizer.GetModelBytes());
+        for (int s = 0; s < 3; s++)
+        {
+            var expected = stories.Skip(200 * s).Take(200).SelectMany(writer.EncodeStory).SelectMany(id => new[] { (byte)id, (byte)(id >> 8) }).ToArray();
+            CollectionAssert.AreEqual(expected, File.ReadAllBytes(Path.Combine(dir, $"data{s:D2}.bin")));
+        }
+        Assert.IsLessThan(400, windows.MaxTokenId);
+        ((IDisposable)windows.Source).Dispose();
+    }
+
+    [TestMethod]
     public void InMemoryStageMatchesTheTokenStream()
     {
         var mlContext = new MLContext();
@@ -60,6 +91,23 @@ public sealed class TokenShardEstimatorTests
         var unshuffled = new InMemoryTokenBatchSource([all.Select(i => (ushort)i).ToArray()], new TokenWindowOptions { SequenceLength = 8, ValidationShards = [] });
         Assert.AreEqual(all.Length / 8 - 1, unshuffled.WindowCount(DataSplit.Train));
         CollectionAssert.AreEqual(all.Take(9).Select(i => (ushort)i).ToArray(), unshuffled.Window(DataSplit.Train, 0).ToArray());
+    }
+
+    [TestMethod]
+    public void TrainerGetsABatchSourceFromShardsOrTokenizedText()
+    {
+        var mlContext = new MLContext();
+        var data = TokenizedStories(mlContext, 100);
+        var options = new TokenWindowOptions { SequenceLength = 8 };
+        var fromText = TokenWindowBatchSource.FromDataView(data, options);
+        Assert.IsInstanceOfType<InMemoryTokenBatchSource>(fromText);
+
+        string dir = TokenShardTestData.NewFolder("fromview");
+        mlContext.Data.SaveAsTokenShards(data, dir, new TokenShardWriterOptions { TokensColumnName = "Tokens", StoriesPerShard = 25 });
+        using var shards = mlContext.Data.LoadFromTokenShards(dir, 8);
+        Assert.AreSame(shards, TokenWindowBatchSource.FromDataView(shards, options));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => TokenWindowBatchSource.FromDataView(shards, new TokenWindowOptions { SequenceLength = 16 })).Message, "SequenceLength 8");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => TokenWindowBatchSource.FromDataView(data, options, tokensColumnName: "Ids"));
     }
 
     [TestMethod]

@@ -39,7 +39,7 @@ internal static class TokenShardTestData
         string[] things = ["ball", "red kite", "little dog", "big tree", "toy car", "cake", "boat", "flower", "café", "box of 12 crayons"];
         string[] verbs = ["found", "liked", "wanted", "saw", "lost", "shared", "painted", "hugged", "fixed", "chased"];
         string[] ends = [".", "!", ".", ".", "?"];
-        string[] extras = ["", "", "", " 🙂", " 你好", " naïve", " 3.14", " 2024", "\n\n", "\n"];
+        string[] extras = ["", "", "", "", "", " 🙂", " 你好", " naïve", " 3.14", " 2024", "\n\n", "\n", "  two  spaces", "\ttab", "\u00a0nbsp", "\r\n", " (x) [y] {z}", " it's -- ok...", " ÅÄÖ ß"];
         var rng = new Random(seed);
         var stories = new List<string>(count);
         for (int s = 0; s < count; s++)

@@ -77,6 +77,7 @@ public sealed class TokenShardWriterTests
         }
         Assert.AreEqual(3000, stories);
         Assert.IsLessThanOrEqualTo(stories * 0.005, differing, $"{differing} of {stories} stories encode differently from Python sentencepiece.");
+        File.WriteAllText(Path.Combine(dir, "differing.txt"), $"{differing} of {stories}");
         Console.WriteLine($"{differing} of {stories} stories differ from Python sentencepiece (known encoder differences).");
     }
 
@@ -243,6 +244,31 @@ public sealed class TokenShardWriterTests
         StringAssert.Contains(e.Message, "Could not find input column 'Story'");
         var e2 = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => mlContext.Data.SaveAsTokenShards(data, dir, new TokenShardWriterOptions { TokensColumnName = "Text" }));
         StringAssert.Contains(e2.Message, "Schema mismatch for input column 'Text'");
+    }
+
+    [TestMethod]
+    public void LoadTinyStoriesThenSaveAsTokenShardsEqualsTheFolderWriter()
+    {
+        string model = TokenShardTestData.SpmModel(512);
+        string dir = TokenShardTestData.NewFolder("tinystories");
+        string data = Path.Combine(dir, "data");
+        Directory.CreateDirectory(data);
+        for (int s = 0; s < 2; s++)
+            TokenShardTestData.WriteJsonShard(Path.Combine(data, $"data{s:D2}.json"), TokenShardTestData.Stories(120, seed: 80 + s));
+
+        var mlContext = new MLContext();
+        mlContext.Data.SaveAsTokenShards(mlContext.Data.LoadTinyStories(data), Path.Combine(dir, "viaDataView"),
+            new TokenShardWriterOptions { TokenizerModelPath = model, StoriesPerShard = 120 });
+        var inputs = TokenShardInput.FromTinyStoriesFolder(data);
+        CollectionAssert.AreEqual(new[] { "data00", "data01" }, inputs.Select(i => i.Name).ToArray());
+        new TokenShardWriter(model).Write(inputs, Path.Combine(dir, "viaFolder"));
+        foreach (string f in new[] { "data00.bin", "data01.bin" })
+            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(dir, "viaFolder", f)), File.ReadAllBytes(Path.Combine(dir, "viaDataView", f)));
+        Assert.AreEqual("data01.json", TokenShardManifest.Load(Path.Combine(dir, "viaFolder"))!.Find("data01.bin")!.Source);
+
+        string empty = TokenShardTestData.NewFolder("nojson");
+        StringAssert.Contains(Assert.ThrowsExactly<FileNotFoundException>(() => TokenShardInput.FromTinyStoriesFolder(empty)).Message, "holds no TinyStories shards");
+        Assert.ThrowsExactly<DirectoryNotFoundException>(() => TokenShardInput.FromTinyStoriesFolder(Path.Combine(empty, "missing")));
     }
 
     private static Microsoft.ML.Data.SchemaDefinition SchemaFor<T>(MLContext _)

@@ -42,6 +42,24 @@ public sealed class TokenizerCliTests
     }
 
     [TestMethod]
+    public void TrainTokenizerReadsADatasetDirectoryWithTheTutorialsFlags()
+    {
+        string dir = Path.Combine(Path.GetDirectoryName(TokenizerTestCorpus.WriteTemp("ds.txt", []))!, "dataset");
+        int code = Cli($"synth --out \"{dir}\" --stories 3000 --stories-per-shard 1000", out string output);
+        Assert.AreEqual(0, code, output);
+        code = Cli($"train-tokenizer --vocab_size=500 --dataset_dir={dir} --num_shards=2", out output);
+        Assert.AreEqual(0, code, output);
+        string model = Path.Combine(dir, "tok500.model");
+        Assert.IsTrue(File.Exists(model), output);
+
+        // Same as training on the first two shards' stories, stripped, through the library.
+        var stories = TinyLlm.MLNet.Data.TinyStoriesReader.ReadStories(dir, new TinyLlm.MLNet.Data.TinyStoriesOptions { ShardCount = 2 })
+            .Select(s => s.Trim());
+        var expected = SentencePieceBpeTrainer.Train(stories, new SentencePieceBpeOptions { VocabSize = 500 });
+        Assert.AreEqual(expected.ToVocabText(), File.ReadAllText(Path.ChangeExtension(model, ".vocab")));
+    }
+
+    [TestMethod]
     public void BadInputGivesOneLineErrorsAndExitCode1()
     {
         int code = Cli("tokenize --model /nonexistent/tok.model hello", out string output);

@@ -71,10 +71,20 @@ internal static class TokenizerTestCorpus
         return result;
     }
 
-    public static string WriteTemp(string name, IEnumerable<string> lines)
+    private static readonly Lazy<string> TempDir = new(() =>
     {
         string dir = Path.Combine(Path.GetTempPath(), "tinyllm-tok-tests", Environment.ProcessId.ToString());
         Directory.CreateDirectory(dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        return dir;
+    });
+
+    public static string WriteTemp(string name, IEnumerable<string> lines)
+    {
+        string dir = TempDir.Value;
         string path = Path.Combine(dir, name);
         File.WriteAllLines(path, lines);
         return path;

@@ -10,8 +10,8 @@ internal static class TokenizeCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The tokenizer .model file.", Required = true };
         var file = new Option<FileInfo?>("--file") { Description = "Encode this file line by line: one line of ids per input line." };
-        var bos = new Option<bool>("--bos") { Description = "Put the BOS id first.", DefaultValueFactory = _ => true };
-        var eos = new Option<bool>("--eos") { Description = "Put the EOS id last.", DefaultValueFactory = _ => true };
+        var bos = new Option<bool>("--bos") { Description = "Put the BOS id first (default true; --bos false to leave it out).", DefaultValueFactory = _ => true };
+        var eos = new Option<bool>("--eos") { Description = "Put the EOS id last (default true; --eos false to leave it out).", DefaultValueFactory = _ => true };
         var text = new Argument<string?>("text") { Description = "Text to encode (prints the ids and the decoded text).", Arity = ArgumentArity.ZeroOrOne };
 
         var command = new Command("tokenize", "Encode text with a SentencePiece model and print the token ids.");
@@ -37,8 +37,10 @@ internal static class TokenizeCommand
             }
             if (!input!.Exists) throw new FileNotFoundException($"Input file '{input.FullName}' does not exist.", input.FullName);
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false };
-            foreach (var line in File.ReadLines(input.FullName))
-                stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
+            // Lines end at '\n' only, as spm_encode reads them (a '\r' stays in the line).
+            foreach (var block in SentencePieceBpeTrainer.ReadCorpusFile(input.FullName))
+                foreach (var line in block.Split('\n'))
+                    stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
             return 0;
         });
         return command;

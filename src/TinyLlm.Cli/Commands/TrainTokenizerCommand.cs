@@ -46,7 +46,7 @@ internal static class TrainTokenizerCommand
             };
             IEnumerable<string> corpus = dir is not null
                 ? TokenizerCorpus.FromDataset(dir.FullName, parse.GetValue(numShards))
-                : files.SelectMany(f => File.ReadLines(f.FullName));
+                : files.SelectMany(f => SentencePieceBpeTrainer.ReadCorpusFile(f.FullName));
 
             var clock = Stopwatch.StartNew();
             SentencePieceModel model = null!;

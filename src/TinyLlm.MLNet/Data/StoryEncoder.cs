@@ -1,5 +1,7 @@
 using Microsoft.ML.Tokenizers;
 
+using TinyLlm.MLNet.Tokenization;
+
 namespace TinyLlm.MLNet.Data;
 
 /// <summary>
@@ -19,13 +21,15 @@ internal sealed class StoryEncoder
     private const char WordBoundary = '\u2581'; // ▁, SentencePiece's escaped space
     private const int MaxCachedWords = 1 << 20;
 
+    private readonly SentencePieceModel _model;
     private readonly SentencePieceTokenizer _tokenizer;
     private readonly ushort _bos;
     private readonly bool _memoize;
     private readonly ThreadLocal<Dictionary<string, ushort[]>> _words = new(() => new Dictionary<string, ushort[]>(StringComparer.Ordinal));
 
-    public StoryEncoder(SentencePieceTokenizer tokenizer, bool memoizeWords)
+    public StoryEncoder(SentencePieceModel model, SentencePieceTokenizer tokenizer, bool memoizeWords)
     {
+        _model = model;
         _tokenizer = tokenizer;
         _bos = checked((ushort)tokenizer.BeginningOfSentenceId);
         _memoize = memoizeWords && CanSplitAtWords(tokenizer);
@@ -43,11 +47,12 @@ internal sealed class StoryEncoder
         if (text.Length == 0) return;
         if (!_memoize)
         {
-            foreach (int id in _tokenizer.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false)) output.Add((ushort)id);
+            foreach (int id in _model.Encode(text, addBeginningOfSentence: false, addEndOfSentence: false)) output.Add((ushort)id);
             return;
         }
 
-        string normalized = _tokenizer.Normalizer!.Normalize(text);
+        // SentencePieceModel's normalization: Microsoft.ML.Tokenizers 2.0.1's drops one-character texts.
+        string normalized = _model.Normalize(text);
         var words = _words.Value!;
         if (words.Count > MaxCachedWords) words.Clear(); // bound memory on unusual corpora
         var lookup = words.GetAlternateLookup<ReadOnlySpan<char>>();

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
+using TinyLlm.MLNet.Tokenization;
+
 namespace TinyLlm.MLNet.Data;
 
 /// <summary>
@@ -37,20 +39,22 @@ public sealed class TokenShardWriter
     {
         ArgumentNullException.ThrowIfNull(modelBytes);
         _options = options ?? new TokenShardWriterOptions();
+        SentencePieceModel model;
         SentencePieceTokenizer tokenizer;
         try
         {
+            model = SentencePieceModel.FromBytes(modelBytes, modelName);
             // The tokenizer keeps no per-call state (ArrayPool buffers and locals only), so one instance serves all threads.
-            tokenizer = SentencePieceTokenizer.Create(new MemoryStream(modelBytes), addBeginningOfSentence: true, addEndOfSentence: false);
+            tokenizer = model.CreateTokenizer(addBeginningOfSentence: true, addEndOfSentence: false);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not OutOfMemoryException and not InvalidDataException)
         {
             throw new InvalidDataException($"{modelName} is not a SentencePiece .model file ({e.Message}).", e);
         }
         VocabSize = tokenizer.Vocabulary.Count;
         TokenShardFormat.CheckVocabSize(VocabSize, $"Tokenizer '{modelName}'");
         TokenizerSha256 = TokenShardManifest.HashTokenizer(modelBytes);
-        _encoder = new StoryEncoder(tokenizer, _options.MemoizeWords);
+        _encoder = new StoryEncoder(model, tokenizer, _options.MemoizeWords);
     }
 
     /// <summary>A writer of already-encoded tokens, recording <paramref name="tokenizerSha256"/> and <paramref name="vocabSize"/> (0 if unknown) in the manifest.</summary>
@@ -231,7 +235,7 @@ public sealed class TokenShardWriter
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Tokenizer model '{path}' does not exist; train one with `tinyllm train-vocab` first.", path);
+            throw new FileNotFoundException($"Tokenizer model '{path}' does not exist; train one with `tinyllm train-tokenizer` first.", path);
         return File.ReadAllBytes(path);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using System.Numerics;
 
 namespace TinyLlm.MLNet.Data;
@@ -54,6 +55,28 @@ public abstract class TokenWindowBatchSource : ITokenBatchSource
         }
         _train = new SplitWindows(train.ToArray(), _segments, seqLen);
         _validation = new SplitWindows(validation.ToArray(), _segments, seqLen);
+    }
+
+    /// <summary>
+    /// The batch source behind training data handed to a trainer: a shard view (from <c>LoadFromTokenShards</c> or
+    /// <c>PretokenizeToShards</c>) is used as it is; any other view must hold token ids in
+    /// <paramref name="tokensColumnName"/> (e.g. the tokenizer transformer's output), which are read into memory and
+    /// cut into <paramref name="inMemorySegments"/> segments (segment 0 = validation, as shard 0 is).
+    /// </summary>
+    /// <exception cref="ArgumentException">A shard view cut for another sequence length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No token-id column (ML.NET's schema error wording).</exception>
+    public static ITokenBatchSource FromDataView(IDataView data, TokenWindowOptions options, string tokensColumnName = "Tokens", int inMemorySegments = 10)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        if (data is ITokenBatchSource ready)
+        {
+            if (ready.SequenceLength != options.SequenceLength)
+                throw new ArgumentException(
+                    $"The token windows hold SequenceLength {ready.SequenceLength}, but {options.SequenceLength} was asked for; load the shards with SequenceLength {options.SequenceLength}.", nameof(data));
+            return ready;
+        }
+        return InMemoryTokenBatchSource.FromTokenColumn(data, tokensColumnName, inMemorySegments, options);
     }
 
     /// <inheritdoc/>

@@ -8,17 +8,26 @@ namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
 /// Builds a <see cref="LlamaGenerationTransformer"/> from files on disk, the tutorial's inference flow: a training
-/// checkpoint (<c>ckpt.bin</c> from <c>tinyllm train</c>) or a llama2.c v0 model file (<c>model.bin</c>), plus the
-/// tokenizer's <c>.model</c>.
+/// checkpoint (<c>ckpt.bin</c> from <c>tinyllm train</c>), a llama2.c model file (v0 <c>model.bin</c>, v1, or v2 Q8_0)
+/// or a Hugging Face Llama model folder, plus the tokenizer's <c>.model</c>.
 /// </summary>
 public static class GenerationModelLoader
 {
-    /// <summary>Reads the weights of a TinyLlm checkpoint or a llama2.c v0 file, whichever <paramref name="path"/> is.</summary>
-    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is neither, or is damaged.</exception>
+    /// <summary>
+    /// Reads the weights at <paramref name="path"/>, detecting the format: a folder (or its config.json or a
+    /// .safetensors file in it) is a Hugging Face Llama model; a file starting "TLLMCKPT" is our training checkpoint;
+    /// magic "ak42" is a llama2.c v1 (fp32) or v2 (Q8_0, dequantized) file; anything else is read as llama2.c v0.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file or folder at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is none of these, or is damaged; the message names the field.</exception>
     public static TransformerWeights ReadWeights(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"There is no model file at '{path}'.", path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path)) return HuggingFaceLlama.Import(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"There is no model file or folder at '{path}'.", path);
+        string fileName = Path.GetFileName(path);
+        if (fileName == "config.json" || fileName.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) || fileName == "model.safetensors.index.json")
+            return HuggingFaceLlama.Import(Path.GetDirectoryName(Path.GetFullPath(path))!);
         Span<byte> magic = stackalloc byte[8];
         using (var stream = File.OpenRead(path))
             _ = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
@@ -26,6 +35,11 @@ public static class GenerationModelLoader
         {
             using var model = LlamaModel.LoadFromCheckpoint(path);
             return model.ToTransformerWeights();
+        }
+        if (BitConverter.ToUInt32(magic) == 0x616b3432)
+        {
+            int version = BitConverter.ToInt32(magic[4..]);
+            return version == 2 ? Llama2cQ8Checkpoint.Read(path) : Llama2cV1Checkpoint.Read(path);
         }
         return Llama2cCheckpoint.Read(path);
     }

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -17,6 +19,7 @@ public sealed class InferenceEngine
     private readonly float[] _keyCache, _valueCache;
     // (seq_len, head_size / 2) rotary cos/sin tables.
     private readonly float[] _cos, _sin;
+    private readonly MatVec _matVec = new();
 
     /// <summary>Creates an engine over <paramref name="weights"/>.</summary>
     public InferenceEngine(TransformerWeights weights)
@@ -57,9 +60,11 @@ public sealed class InferenceEngine
             // attention: rmsnorm, then q, k, v; k and v go straight into this position's cache slot
             RmsNorm(_xb, _x, _w.AttentionNorm, l * d, _p.NormEps);
             int cacheRow = checked((l * _p.SeqLen + pos) * kvDim);
-            MatVec.Multiply(_q, _w.Wq, (long)l * d * d, _xb, d, d);
-            MatVec.Multiply(_keyCache, _w.Wk, (long)l * kvDim * d, _xb, kvDim, d, yOffset: cacheRow);
-            MatVec.Multiply(_valueCache, _w.Wv, (long)l * kvDim * d, _xb, kvDim, d, yOffset: cacheRow);
+            _matVec.Begin(_xb, d);
+            _matVec.Add(_q, _w.Wq, (long)l * d * d, d);
+            _matVec.Add(_keyCache, _w.Wk, (long)l * kvDim * d, kvDim, yOffset: cacheRow);
+            _matVec.Add(_valueCache, _w.Wv, (long)l * kvDim * d, kvDim, yOffset: cacheRow);
+            _matVec.Run();
 
             // RoPE: rotate each interleaved pair (x[2i], x[2i+1]) of every head of q and of k
             Rotate(_q, 0, d, pos);
@@ -67,21 +72,23 @@ public sealed class InferenceEngine
 
             Attend(l, pos);
 
-            MatVec.Multiply(_xb2, _w.Wo, (long)l * d * d, _xb, d, d);
+            _matVec.Multiply(_xb2, _w.Wo, (long)l * d * d, _xb, d, d);
             TensorPrimitives.Add(_x, _xb2, _x); // residual
 
             // feed-forward: w2(silu(w1 x) * w3 x)
             RmsNorm(_xb, _x, _w.FfnNorm, l * d, _p.NormEps);
-            MatVec.Multiply(_hb, _w.W1, (long)l * hidden * d, _xb, hidden, d);
-            MatVec.Multiply(_hb2, _w.W3, (long)l * hidden * d, _xb, hidden, d);
+            _matVec.Begin(_xb, d);
+            _matVec.Add(_hb, _w.W1, (long)l * hidden * d, hidden);
+            _matVec.Add(_hb2, _w.W3, (long)l * hidden * d, hidden);
+            _matVec.Run();
             Silu(_hb);
             TensorPrimitives.Multiply(_hb, _hb2, _hb);
-            MatVec.Multiply(_xb, _w.W2, (long)l * d * hidden, _hb, d, hidden);
+            _matVec.Multiply(_xb, _w.W2, (long)l * d * hidden, _hb, d, hidden);
             TensorPrimitives.Add(_x, _xb, _x); // residual
         }
 
         RmsNorm(_x, _x, _w.FinalNorm, 0, _p.NormEps);
-        MatVec.Multiply(_logits, _w.Classifier, 0, _x, _p.VocabSize, d);
+        _matVec.Multiply(_logits, _w.Classifier, 0, _x, _p.VocabSize, d);
         return _logits;
     }
 
@@ -93,17 +100,48 @@ public sealed class InferenceEngine
         int layerBase = layer * _p.SeqLen * kvDim;
         for (int h = 0; h < _p.NHeads; h++)
         {
-            var q = new ReadOnlySpan<float>(_q, h * hs, hs);
+            ref float q = ref _q[h * hs];
             var att = new Span<float>(_att, h * _p.SeqLen, pos + 1);
             int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
+            // Head vectors are short (tens of floats): inlined loops, not a library call per position.
             for (int t = 0; t <= pos; t++)
-                att[t] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(_keyCache, layerBase + t * kvDim + kvHead, hs)) * scale;
+                att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
             TensorPrimitives.SoftMax(att, att);
-            var xb = new Span<float>(_xb, h * hs, hs);
-            xb.Clear();
+            ref float xb = ref _xb[h * hs];
+            new Span<float>(_xb, h * hs, hs).Clear();
             for (int t = 0; t <= pos; t++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(_valueCache, layerBase + t * kvDim + kvHead, hs), att[t], xb, xb);
+                HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HeadDot(ref float a, ref float b, int n)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
+        return sum;
+    }
+
+    // y += a * x over n floats.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HeadAxpy(float a, ref float x, ref float y, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var av = Vector256.Create(a);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref y, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref y, i) += a * Unsafe.Add(ref x, i);
     }
 
     // Rotates the interleaved pairs of each head in v[offset..offset+width) by the angles of position pos.

@@ -15,7 +15,10 @@ public sealed class LlamaGenerationOptions
     /// <summary>Whether <see cref="CompletionColumnName"/> starts with the prompt (the whole story) or holds only the continuation.</summary>
     public bool IncludePromptInCompletion;
 
-    /// <summary>Temperature, top-k, top-p, seed and token budget. Every row is sampled with this seed, so a prompt always gets the same story.</summary>
+    /// <summary>
+    /// Temperature, top-k, top-p, seed and token budget. The n-th row a cursor (or a <c>PredictionEngine</c>)
+    /// generates is sampled with <c>Seed + n</c>, so runs are reproducible and repeated prompts differ.
+    /// </summary>
     public SamplingOptions Sampling = new();
 
     /// <summary>A deep copy.</summary>

@@ -68,18 +68,23 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         var prompt = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[_options.PromptColumnName]);
         var engine = new InferenceEngine(Generator.Weights);
         ReadOnlyMemory<char> promptText = default;
-        long cachedPosition = -1;
+        long cachedPosition = long.MinValue;
+        ulong rowsGenerated = 0;
         GenerationResult? cached = null;
         string cachedPrompt = "";
+        var sampling = _options.Sampling.Clone();
 
-        // Both output columns come from one generation per row.
+        // Both output columns come from one generation per row. The n-th row this getter generates (the n-th
+        // Predict of a PredictionEngine) is sampled with Seed + n: reproducible, yet repeated prompts give
+        // different stories.
         GenerationResult Current()
         {
-            if (cachedPosition != input.Position || cached is null)
+            prompt(ref promptText);
+            if (cached is null || cachedPosition != input.Position || !promptText.Span.SequenceEqual(cachedPrompt))
             {
-                prompt(ref promptText);
                 cachedPrompt = promptText.ToString();
-                cached = Generator.Generate(cachedPrompt, _options.Sampling, engine: engine);
+                sampling.Seed = _options.Sampling.Seed + rowsGenerated++;
+                cached = Generator.Generate(cachedPrompt, sampling, engine: engine);
                 cachedPosition = input.Position;
             }
             return cached;

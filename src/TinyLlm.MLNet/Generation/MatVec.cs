@@ -9,31 +9,84 @@ namespace TinyLlm.MLNet.Generation;
 /// <c>y = W x</c> for a row-major <c>W</c>, the operation batch-1 decoding spends its time in. Rows are split
 /// across cores in contiguous blocks (each core streams its own slice of the weights).
 /// </summary>
-internal static class MatVec
+internal sealed class MatVec
 {
-    // Below this many multiply-adds a second thread costs more than it saves.
+    // Below this many multiply-adds in one call, waking the other cores costs more than it saves.
     private const long ParallelThreshold = 1 << 15;
+    private const int MaxSegments = 3;
 
-    /// <summary>y[0..rows) = W[offset..offset + rows*cols) x.</summary>
-    public static void Multiply(float[] y, float[] w, long offset, float[] x, int rows, int cols, int yOffset = 0, int xOffset = 0)
+    // The products of one call: y_i[yOffset_i ..] = W_i[offset_i ..] x for i < _count, split by rows across
+    // cores as one job, so q/k/v (and w1/w3) cost one synchronisation instead of three (two).
+    private readonly float[][] _y = new float[MaxSegments][];
+    private readonly float[][] _w = new float[MaxSegments][];
+    private readonly long[] _offset = new long[MaxSegments];
+    private readonly int[] _rows = new int[MaxSegments];
+    private readonly int[] _yOffset = new int[MaxSegments];
+    private float[] _x = [];
+    private int _cols, _count, _totalRows;
+    private readonly Action<int, int> _part;
+
+    public MatVec()
     {
-        int workers = (long)rows * cols < ParallelThreshold ? 1 : Math.Min(Environment.ProcessorCount, rows);
-        if (workers == 1)
-        {
-            Rows(y, w, offset, x, cols, yOffset, xOffset, 0, rows);
-            return;
-        }
-        int block = (rows + workers - 1) / workers;
-        Parallel.For(0, workers, p =>
-        {
-            int start = p * block, end = Math.Min(rows, start + block);
-            if (start < end) Rows(y, w, offset, x, cols, yOffset, xOffset, start, end);
-        });
+        _part = RunPart;
     }
 
-    private static void Rows(float[] y, float[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
+    /// <summary>y[yOffset ..) = W[offset .. offset + rows*cols) x.</summary>
+    public void Multiply(float[] y, float[] w, long offset, float[] x, int rows, int cols, int yOffset = 0)
     {
-        var xs = new ReadOnlySpan<float>(x, xOffset, cols);
+        Begin(x, cols);
+        Add(y, w, offset, rows, yOffset);
+        Run();
+    }
+
+    /// <summary>Starts a fused call over input <paramref name="x"/> of length <paramref name="cols"/>.</summary>
+    public void Begin(float[] x, int cols)
+    {
+        _x = x;
+        _cols = cols;
+        _count = 0;
+        _totalRows = 0;
+    }
+
+    /// <summary>Adds one product to the call.</summary>
+    public void Add(float[] y, float[] w, long offset, int rows, int yOffset = 0)
+    {
+        _y[_count] = y;
+        _w[_count] = w;
+        _offset[_count] = offset;
+        _rows[_count] = rows;
+        _yOffset[_count] = yOffset;
+        _count++;
+        _totalRows += rows;
+    }
+
+    /// <summary>Computes every added product.</summary>
+    public void Run()
+    {
+        if ((long)_totalRows * _cols < ParallelThreshold) RunPart(0, 1);
+        else RowWorkers.Shared.Run(_part, RowWorkers.Shared.SuggestedChunks);
+    }
+
+    // Part p of n takes a contiguous slice of the concatenated rows of all products (a multiple of 4 rows,
+    // the kernel's block).
+    private void RunPart(int part, int parts)
+    {
+        int block = ((_totalRows + parts - 1) / parts + 3) / 4 * 4;
+        int start = part * block, end = Math.Min(_totalRows, start + block);
+        int first = 0;
+        for (int i = 0; i < _count && start < end; i++)
+        {
+            int last = first + _rows[i];
+            int from = Math.Max(start, first), to = Math.Min(end, last);
+            if (from < to)
+                Rows(_y[i], _w[i], _offset[i], _x, _cols, _yOffset[i], from - first, to - first);
+            first = last;
+        }
+    }
+
+    private static void Rows(float[] y, float[] w, long offset, float[] x, int cols, int yOffset, int start, int end)
+    {
+        var xs = new ReadOnlySpan<float>(x, 0, cols);
         ref float x0 = ref MemoryMarshal.GetReference(xs);
         int r = start;
         if (Vector512.IsHardwareAccelerated && cols % Vector512<float>.Count == 0)

@@ -37,7 +37,7 @@ public sealed class Sampler
 
         var probs = _probs.AsSpan();
         TensorPrimitives.Divide(logits, _options.Temperature, probs);
-        int k = _options.TopK == 0 ? probs.Length : Math.Min(_options.TopK, probs.Length);
+        int k = Math.Min(_options.TopK, probs.Length);
         bool filter = k < probs.Length || _options.TopP < 1f;
         if (!filter)
         {

@@ -25,11 +25,12 @@ public static class LlamaCatalog
         new(MLNet.CatalogEnvironment.Of(catalog), options ?? new LlamaEstimatorOptions());
 
     /// <summary>
-    /// A fitted generation transformer from CLI artifacts: a training checkpoint (<c>out/ckpt.bin</c>) or a llama2.c
-    /// v0 file (<c>out/model.bin</c>), and the tokenizer's <c>.model</c>.
+    /// A fitted generation transformer from CLI artifacts or published models: a training checkpoint
+    /// (<c>out/ckpt.bin</c>), a llama2.c file (v0 <c>out/model.bin</c>, v1, or v2 Q8_0) or a Hugging Face Llama folder
+    /// (see <see cref="GenerationModelLoader.ReadWeights"/>), and the tokenizer's <c>.model</c>.
     /// </summary>
     /// <param name="catalog">The text transforms catalog.</param>
-    /// <param name="modelPath">The checkpoint or llama2.c model file.</param>
+    /// <param name="modelPath">The checkpoint, llama2.c model file or Hugging Face folder.</param>
     /// <param name="tokenizerModelPath">The SentencePiece <c>.model</c> the model was trained with.</param>
     /// <param name="options">Columns and sampling; null for the defaults (prompt <c>Text</c>, output <c>Completion</c>).</param>
     /// <example><code>

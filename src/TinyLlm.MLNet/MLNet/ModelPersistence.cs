@@ -77,10 +77,23 @@ internal static class ModelPersistence
         {
             var api = Api.Value;
             var attr = LoadableAttribute(typeof(T));
-            api.LoadCheckAtModel.Invoke(ctx, [api.NewVersionInfo(typeof(T), attr)]);
-            var reader = (BinaryReader)api.LoadReader.GetValue(ctx)!;
             object header = api.LoadHeader.GetValue(ctx)!;
             uint version = (uint)api.HeaderModelVersion.GetValue(header)!;
+            uint readable = (uint)api.HeaderModelReadableVersion.GetValue(header)!;
+            // ML.NET's own version check blames ML.NET's version; the format here is TinyLlm's, so say so.
+            if (readable > attr.Version)
+                throw new FormatException($"The model zip's '{attr.LoaderSignature}' part was written by a newer TinyLlm.MLNet (format version {version}, readable from {readable}); this build reads up to version {attr.Version}. Update the TinyLlm.MLNet package.");
+            if (version < attr.OldestReadableVersion)
+                throw new FormatException($"The model zip's '{attr.LoaderSignature}' part has format version {version}, older than this build reads ({attr.OldestReadableVersion} to {attr.Version}). Retrain or re-save it with a matching TinyLlm.MLNet.");
+            try
+            {
+                api.LoadCheckAtModel.Invoke(ctx, [api.NewVersionInfo(typeof(T), attr)]);
+            }
+            catch (TargetInvocationException e) when (e.InnerException is not null)
+            {
+                throw new FormatException($"The model zip's '{attr.LoaderSignature}' part is not readable: {e.InnerException.Message}", e.InnerException);
+            }
+            var reader = (BinaryReader)api.LoadReader.GetValue(ctx)!;
             var payload = new ModelPayloadReader(reader, version, attr.LoaderSignature, (name, action) =>
                 (bool)api.TryLoadBinaryStream.Invoke(ctx, [name, new Action<BinaryReader>(r => action(r.BaseStream))])!);
             try
@@ -114,6 +127,7 @@ internal static class ModelPersistence
         public required FieldInfo LoadReader { get; init; }
         public required FieldInfo LoadHeader { get; init; }
         public required FieldInfo HeaderModelVersion { get; init; }
+        public required FieldInfo HeaderModelReadableVersion { get; init; }
         public required MethodInfo TryLoadBinaryStream { get; init; }
         public required ConstructorInfo VersionInfoCtor { get; init; }
         public required ConstructorInfo LoadableClassAttributeCtor { get; init; }
@@ -163,6 +177,7 @@ internal static class ModelPersistence
                 LoadReader = Need(loadContext.GetField("Reader", AnyInstance), "ModelLoadContext.Reader"),
                 LoadHeader = Need(loadContext.GetField("Header", AnyInstance), "ModelLoadContext.Header"),
                 HeaderModelVersion = Need(header.GetField("ModelVerWritten", AnyInstance), "ModelHeader.ModelVerWritten"),
+                HeaderModelReadableVersion = Need(header.GetField("ModelVerReadable", AnyInstance), "ModelHeader.ModelVerReadable"),
                 TryLoadBinaryStream = Need(loadContext.GetMethod("TryLoadBinaryStream", AnyInstance, [typeof(string), typeof(Action<BinaryReader>)]), "ModelLoadContext.TryLoadBinaryStream(string, Action<BinaryReader>)"),
                 VersionInfoCtor = Need(versionInfo.GetConstructor(AnyInstance, [typeof(string), typeof(uint), typeof(uint), typeof(uint), typeof(string), typeof(string), typeof(string)]), "VersionInfo(string, uint, uint, uint, string, string, string)"),
                 LoadableClassAttributeCtor = Need(loadableAttr.GetConstructor(AnyInstance, [typeof(Type), typeof(Type), typeof(Type), typeof(Type), typeof(string), typeof(string[])]), "LoadableClassAttribute(Type, Type, Type, Type, string, string[])"),

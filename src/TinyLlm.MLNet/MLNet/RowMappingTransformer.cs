@@ -174,30 +174,25 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
             [GetRowCursor(columnsNeeded, rand)];
     }
 
-    /// <summary>A cursor over the lazy output.</summary>
+    /// <summary>A cursor over the lazy output: the input cursor moves, a <see cref="MappedRow"/> over it maps.</summary>
     private sealed class MappedCursor : DataViewRowCursor
     {
-        private readonly Mapper _mapper;
         private readonly DataViewRowCursor _input;
-        private readonly bool[] _active;
-        private readonly Delegate?[] _getters;
+        private readonly MappedRow _row;
 
         public MappedCursor(Mapper mapper, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> activeColumns)
         {
-            _mapper = mapper;
             _input = input;
-            _active = new bool[mapper.OutputSchema.Count];
-            foreach (var c in activeColumns) _active[c.Index] = true;
-            _getters = mapper.MakeGetters(input, i => _active[i]);
+            _row = new MappedRow(mapper, input, activeColumns);
         }
 
-        public override DataViewSchema Schema => _mapper.OutputSchema;
+        public override DataViewSchema Schema => _row.Schema;
         public override long Position => _input.Position;
         public override long Batch => _input.Batch;
         public override bool MoveNext() => _input.MoveNext();
         public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
-        public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
-        public override ValueGetter<T> GetGetter<T>(DataViewSchema.Column column) => _mapper.GetGetter<T>(_input, _getters, column);
+        public override bool IsColumnActive(DataViewSchema.Column column) => _row.IsColumnActive(column);
+        public override ValueGetter<T> GetGetter<T>(DataViewSchema.Column column) => _row.GetGetter<T>(column);
 
         protected override void Dispose(bool disposing)
         {

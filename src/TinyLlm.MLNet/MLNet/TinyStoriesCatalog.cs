@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Data;
 
-namespace TinyLlm.MLNet.MLNet;
+namespace TinyLlm.MLNet;
 
 /// <summary>Loads TinyStories (or any one-story-per-line corpus) as an ML.NET <see cref="IDataView"/>.</summary>
 public static class TinyStoriesCatalog

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Data;
 
-namespace TinyLlm.MLNet.MLNet;
+namespace TinyLlm.MLNet;
 
 /// <summary>Catalog methods that write pretokenized uint16 shards and read them back as training windows.</summary>
 public static class TokenShardsCatalog
@@ -81,8 +81,10 @@ public static class TokenShardsCatalog
     /// <param name="tokensColumnName">The token-id column.</param>
     /// <returns>The estimator.</returns>
     /// <example><code>
-    /// var pipeline = mlContext.Transforms.Text.TokenizeWithSentencePiece("data/tok4096.model")
+    /// var pipeline = mlContext.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text")
     ///     .Append(mlContext.Transforms.PretokenizeToShards("data/tok4096", sequenceLength: 256));
+    /// var fitted = pipeline.Fit(stories);
+    /// var windows = (ITokenBatchSource)fitted.Transform(stories); // what the trainer reads
     /// </code></example>
     public static TokenShardEstimator PretokenizeToShards(this TransformsCatalog catalog, string? outputDirectory, int sequenceLength = 256, string tokensColumnName = "Tokens") =>
         catalog.PretokenizeToShards(new TokenShardEstimatorOptions

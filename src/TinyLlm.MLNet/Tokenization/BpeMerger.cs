@@ -27,6 +27,7 @@ internal sealed class BpeMerger
         public int Length;            // in code points
         public bool IsUnknown;
         public long Key;               // pair key in the cache, or -1 for characters
+        public ulong Fingerprint;      // sentencepiece's fingerprint: the code point, or FingerprintCat of the pair
         public long Freq;              // 0 = must be recomputed
         public List<long>? Positions;  // (word << 32 | left << 16 | right), kept sorted
         public bool PositionsSorted = true;
@@ -44,6 +45,7 @@ internal sealed class BpeMerger
     private readonly Dictionary<long, Symbol> _pairCache = new();
     private readonly HashSet<long> _invalidPairs = new();
     private int _cacheSize;                    // characters + pairs in the cache (sentencepiece's symbols_cache_.size())
+    private readonly StdHashOrder _cacheOrder = new(); // the cache's iteration order in spm_train
     private List<Symbol> _active = new();
     private bool _activeUnsorted;
     private int _scan;
@@ -108,18 +110,19 @@ internal sealed class BpeMerger
     private Symbol CharSymbol(int c, IReadOnlyDictionary<int, long> requiredChars)
     {
         if (_charCache.TryGetValue(c, out var s)) return s;
-        s = NewSymbol(char.ConvertFromUtf32(c), 1, null, null, key: -1);
+        s = NewSymbol(char.ConvertFromUtf32(c), 1, null, null, key: -1, fingerprint: (ulong)c);
         s.IsUnknown = c == SentencePieceSymbols.Unknown;
         s.Freq = requiredChars.TryGetValue(c, out long f) ? f : 1;
         _charCache[c] = s;
         return s;
     }
 
-    private Symbol NewSymbol(string text, int length, Symbol? left, Symbol? right, long key)
+    private Symbol NewSymbol(string text, int length, Symbol? left, Symbol? right, long key, ulong fingerprint)
     {
-        var s = new Symbol { Id = _symbols.Count, Text = text, Length = length, Left = left, Right = right, Key = key, InCache = true };
+        var s = new Symbol { Id = _symbols.Count, Text = text, Length = length, Left = left, Right = right, Key = key, Fingerprint = fingerprint, InCache = true };
         _symbols.Add(s);
         _cacheSize++;
+        _cacheOrder.Insert(s.Id, fingerprint);
         return s;
     }
 
@@ -140,7 +143,7 @@ internal sealed class BpeMerger
             _invalidPairs.Add(key);
             return null;
         }
-        s = NewSymbol(text, length, left, right, key);
+        s = NewSymbol(text, length, left, right, key, StdHashOrder.FingerprintCat(left.Fingerprint, right.Fingerprint));
         _pairCache[key] = s;
         return s;
     }
@@ -237,56 +240,80 @@ internal sealed class BpeMerger
             range => { for (int i = range.Item1; i < range.Item2; i++) ComputeFreq(symbols[i]); });
     }
 
-    /// <summary>Makes the top 5% (at least 1000) candidates by count the active ones.</summary>
+    /// <summary>
+    /// Makes the top 5% (at least 1000) candidates by count the active ones. The candidates are taken in the cache's
+    /// iteration order and cut with the same heap selection as sentencepiece's <c>std::partial_sort</c>, so equal
+    /// counts at the cut are decided as in spm_train.
+    /// </summary>
     private void RefreshActive()
     {
         var pairs = new List<Symbol>();
-        foreach (var s in _symbols)
-            if (s.InCache && s.IsPair) pairs.Add(s);
+        foreach (int id in _cacheOrder.InOrder())
+        {
+            var s = _symbols[id];
+            if (s.IsPair) pairs.Add(s);
+        }
         ComputeFreqs(pairs);
 
         int size = Math.Min(Math.Max(MinActiveSymbols, (int)(_cacheSize * ActiveRatio)), pairs.Count);
         foreach (var s in _active) s.Active = false;
-        _active = new List<Symbol>(size);
-        _activeUnsorted = false;
-        if (size == 0) return;
+        HeapSelect(pairs, size);
+        _active = pairs.GetRange(0, size);
+        foreach (var s in _active) s.Active = true;
+        _activeUnsorted = true;
+    }
 
-        long threshold = KthLargest(pairs, size);
-        int atThreshold = size;
-        foreach (var s in pairs) if (s.Freq > threshold) atThreshold--;
-        // Candidates are in creation order, so ties at the threshold go to the oldest.
-        foreach (var s in pairs)
+    // libstdc++'s __heap_select with sentencepiece's comparison (higher count first): afterwards the first
+    // `middle` items are the selected ones.
+    private static void HeapSelect(List<Symbol> v, int middle)
+    {
+        if (middle <= 0) return;
+        MakeHeap(v, middle);
+        for (int i = middle; i < v.Count; i++)
         {
-            if (s.Freq > threshold || (s.Freq == threshold && atThreshold-- > 0))
+            if (v[i].Freq > v[0].Freq)
             {
-                s.Active = true;
-                _active.Add(s);
+                var value = v[i];
+                v[i] = v[0];
+                AdjustHeap(v, 0, middle, value);
             }
         }
     }
 
-    private static long KthLargest(List<Symbol> pairs, int k)
+    private static void MakeHeap(List<Symbol> v, int length)
     {
-        var freqs = new long[pairs.Count];
-        for (int i = 0; i < freqs.Length; i++) freqs[i] = pairs[i].Freq;
-        // Quickselect for the element that would sit at index k-1 in descending order.
-        int lo = 0, hi = freqs.Length - 1, target = k - 1;
-        var random = new Random(17);
-        while (lo < hi)
+        if (length < 2) return;
+        for (int parent = (length - 2) / 2; ; parent--)
         {
-            long pivot = freqs[random.Next(lo, hi + 1)];
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (freqs[i] > pivot) i++;
-                while (freqs[j] < pivot) j--;
-                if (i <= j) { (freqs[i], freqs[j]) = (freqs[j], freqs[i]); i++; j--; }
-            }
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else break;
+            AdjustHeap(v, parent, length, v[parent]);
+            if (parent == 0) return;
         }
-        return freqs[target];
+    }
+
+    private static void AdjustHeap(List<Symbol> v, int hole, int length, Symbol value)
+    {
+        int top = hole, child = hole;
+        while (child < (length - 1) / 2)
+        {
+            child = 2 * (child + 1);
+            if (v[child].Freq > v[child - 1].Freq) child--;
+            v[hole] = v[child];
+            hole = child;
+        }
+        if ((length & 1) == 0 && child == (length - 2) / 2)
+        {
+            child = 2 * (child + 1);
+            v[hole] = v[child - 1];
+            hole = child - 1;
+        }
+        int parent = (hole - 1) / 2;
+        while (hole > top && v[parent].Freq > value.Freq)
+        {
+            v[hole] = v[parent];
+            hole = parent;
+            parent = (hole - 1) / 2;
+        }
+        v[hole] = value;
     }
 
     private Symbol? FindBest()
@@ -354,6 +381,7 @@ internal sealed class BpeMerger
             s.InCache = false;
             _pairCache.Remove(s.Key);
             _cacheSize--;
+            _cacheOrder.Erase(s.Id);
         }
         s.Active = false;
         s.Positions = null;

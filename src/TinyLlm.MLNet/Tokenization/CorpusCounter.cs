@@ -73,23 +73,12 @@ internal static class CorpusCounter
         return System.Text.Encoding.UTF8.GetByteCount(line);
     }
 
-    /// <summary>A uniform sample of <paramref name="size"/> lines (reservoir sampling, deterministic for a seed).</summary>
+    /// <summary>A uniform sample of <paramref name="size"/> lines, the same lines spm_train keeps for the same seed.</summary>
     private static List<string> Reservoir(IEnumerable<string> lines, long size, int seed)
     {
-        var random = new Random(seed);
-        var sample = new List<string>();
-        long seen = 0;
-        foreach (var line in lines)
-        {
-            seen++;
-            if (sample.Count < size) sample.Add(line);
-            else
-            {
-                long j = random.NextInt64(seen);
-                if (j < size) sample[(int)j] = line;
-            }
-        }
-        return sample;
+        var sampler = new SpmReservoirSampler(size, unchecked((uint)seed));
+        foreach (var line in lines) sampler.Add(line);
+        return sampler.Sample;
     }
 
     private static Dictionary<string, long> CountParallel(IEnumerable<string> lines, SentencePieceBpeOptions options,

@@ -39,10 +39,10 @@ public sealed class SentencePieceBpeOptions
     /// <summary>Number of lines to train on (0 = all); with <see cref="ShuffleInputSentence"/> they are sampled from the whole corpus.</summary>
     public long InputSentenceSize = 0;
 
-    /// <summary>When <see cref="InputSentenceSize"/> is set: sample lines uniformly (reservoir sampling) instead of taking the first ones.</summary>
+    /// <summary>When <see cref="InputSentenceSize"/> is set: sample lines uniformly (reservoir sampling, as spm_train) instead of taking the first ones.</summary>
     public bool ShuffleInputSentence = true;
 
-    /// <summary>Seed of the sentence sampler, so that sampling is deterministic.</summary>
+    /// <summary>Seed of the sentence sampler; the default, 12345678, is the one spm_train always uses, so the same lines are sampled.</summary>
     public int Seed = 12345678;
 
     /// <summary>Splits lines into words at whitespace before counting pairs (pieces never cross a word boundary).</summary>

@@ -104,6 +104,41 @@ public static class SentencePieceBpeTrainer
     }
 
     /// <summary>
+    /// Reads a text file as <c>spm_train</c> does: UTF-8, lines end at <c>'\n'</c> only (a <c>'\r'</c> stays part of
+    /// the line, unlike <see cref="File.ReadLines(string)"/>). Yields blocks of whole lines for <see cref="Train"/>.
+    /// </summary>
+    /// <param name="path">The corpus file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static IEnumerable<string> ReadCorpusFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Corpus file '{path}' does not exist.", path);
+        return Read();
+
+        IEnumerable<string> Read()
+        {
+            using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false);
+            var buffer = new char[1 << 20];
+            var carry = new System.Text.StringBuilder();
+            int n;
+            while ((n = reader.ReadBlock(buffer, 0, buffer.Length)) > 0)
+            {
+                int lastNewline = Array.LastIndexOf(buffer, '\n', n - 1, n);
+                if (lastNewline < 0)
+                {
+                    carry.Append(buffer, 0, n);
+                    continue;
+                }
+                carry.Append(buffer, 0, lastNewline);
+                yield return carry.ToString();
+                carry.Clear();
+                carry.Append(buffer, lastNewline + 1, n - lastNewline - 1);
+            }
+            if (carry.Length > 0) yield return carry.ToString();
+        }
+    }
+
+    /// <summary>
     /// Checks <paramref name="o"/> before any text is read and returns warnings about legal but risky values
     /// (a vocabulary larger than uint16 shards hold).
     /// </summary>

@@ -109,6 +109,15 @@ public sealed class SentencePieceModel
         return ids;
     }
 
+    /// <summary>The text as the encoder sees it: normalized, spaces escaped as <c>▁</c>, dummy prefix added.</summary>
+    internal string Normalize(string text)
+    {
+        if (_normalizer is null) return _bareTokenizer.Value.Normalizer?.Normalize(text) ?? text;
+        var normalized = _normalizedBuffer ??= new List<char>(256);
+        _normalizer.Normalize(text, normalized);
+        return new string(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(normalized));
+    }
+
     /// <summary>Decodes ids to text (special pieces dropped, byte pieces joined into characters).</summary>
     public string Decode(IEnumerable<int> ids) => _bareTokenizer.Value.Decode(ids);
 

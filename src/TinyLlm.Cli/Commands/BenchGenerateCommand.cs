@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Modeling;
+using TorchSharp;
+
+namespace TinyLlm.Cli.Commands;
+
+/// <summary>
+/// <c>tinyllm bench generate</c>: batch-1 greedy decoding tokens/s and peak memory of a random model, one JSON line
+/// (bench/generate-bench.sh runs it beside the PyTorch reference, one process per measurement).
+/// </summary>
+internal static class BenchGenerateCommand
+{
+    public static Command Create()
+    {
+        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => 288 };
+        var layers = new Option<int>("--n-layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 8 };
+        var heads = new Option<int>("--n-heads") { Description = "Query heads.", DefaultValueFactory = _ => 8 };
+        var kvHeads = new Option<int>("--n-kv-heads") { Description = "Key/value heads.", DefaultValueFactory = _ => 4 };
+        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size.", DefaultValueFactory = _ => 4096 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Context length.", DefaultValueFactory = _ => 256 };
+        var tokens = new Option<int>("--tokens") { Description = "Positions to decode (BOS first), at most --seq-len.", DefaultValueFactory = _ => 256 };
+        var mode = new Option<string>("--mode") { Description = "cached (TinyLlm's engine, KV cache) or uncached (the tutorial's loop: the whole sequence through the TorchSharp model at every step).", DefaultValueFactory = _ => "cached" };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (uncached mode).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var modelOut = new Option<FileInfo?>("--model-out") { Description = "Also write the random model as a llama2.c v0 file (for the reference)." };
+        var repeats = new Option<int>("--repeats") { Description = "Measured runs; the fastest is reported.", DefaultValueFactory = _ => 3 };
+
+        var command = new Command("generate", "Measure batch-1 greedy decoding tokens/s and peak memory of a random model; prints one JSON line.");
+        foreach (var o in new Option[] { dim, layers, heads, kvHeads, vocab, seqLen, tokens, mode, threads, modelOut, repeats })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            string m = parse.GetValue(mode)!;
+            if (m is not ("cached" or "uncached")) throw new ArgumentException($"--mode must be cached or uncached; it was '{m}'.");
+            int n = parse.GetValue(tokens);
+            var config = new LlamaConfig
+            {
+                Dim = parse.GetValue(dim), NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads), NKvHeads = parse.GetValue(kvHeads),
+                VocabSize = parse.GetValue(vocab), MaxSeqLen = parse.GetValue(seqLen),
+            };
+            if (n < 1 || n > config.MaxSeqLen) throw new ArgumentException($"--tokens must be between 1 and --seq-len ({config.MaxSeqLen}); it was {n}.");
+            torch.set_num_threads(parse.GetValue(threads));
+            torch.manual_seed(1337);
+            using var model = new LlamaModel(config);
+            model.eval();
+            var weights = model.ToTransformerWeights();
+            if (parse.GetValue(modelOut) is { } file) Llama2cCheckpoint.Write(weights, file.FullName);
+
+            double best = double.MaxValue;
+            int[] generated = [];
+            for (int r = 0; r < Math.Max(1, parse.GetValue(repeats)); r++)
+            {
+                var clock = Stopwatch.StartNew();
+                generated = m == "cached" ? Cached(weights, n) : Uncached(model, n);
+                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            }
+            var report = new
+            {
+                impl = m == "cached" ? "tinyllm-engine" : "tinyllm-torchsharp-uncached",
+                tokens = n,
+                tokens_per_s = n / best,
+                threads = m == "cached" ? Environment.ProcessorCount : torch.get_num_threads(),
+                peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
+                last_tokens = generated.TakeLast(8),
+            };
+            Console.WriteLine(JsonSerializer.Serialize(report));
+            return 0;
+        });
+        return command;
+    }
+
+    // run.c's loop: forward position by position from BOS with the cache, greedy.
+    private static int[] Cached(TransformerWeights weights, int n)
+    {
+        var engine = new InferenceEngine(weights);
+        var sampler = new Sampler(weights.Dims.VocabSize, new SamplingOptions { Temperature = 0 });
+        var ids = new int[n];
+        int token = 1;
+        for (int pos = 0; pos < n; pos++)
+        {
+            token = sampler.Sample(engine.Forward(token, pos));
+            ids[pos] = token;
+        }
+        return ids;
+    }
+
+    // llama2.c model.py's generate(): no cache, the whole sequence again at every step.
+    private static int[] Uncached(LlamaModel model, int n)
+    {
+        using var noGrad = torch.no_grad();
+        var ids = new List<long> { 1 };
+        while (ids.Count <= n)
+        {
+            using var scope = torch.NewDisposeScope();
+            var logits = model.forward(torch.tensor(ids.ToArray(), [1, ids.Count]));
+            ids.Add(logits[0, -1].argmax().item<long>());
+        }
+        return ids.Skip(1).Select(i => (int)i).ToArray();
+    }
+}

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Tokenization;
+
+namespace TinyLlm.Cli.Commands;
+
+/// <summary>
+/// <c>tinyllm export</c>: writes a model in llama2.c's (v0, v1, v2 Q8_0) or Hugging Face's format, and llama2.c's
+/// tokenizer.bin (the tutorial's export.py and tokenizer.py). Importing needs no command: generate and LoadLlama read
+/// every one of these formats directly.
+/// </summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "The model to export: out/ckpt.bin, a llama2.c file (v0/v1/v2) or a Hugging Face folder. Default: out/ckpt.bin." };
+        var format = new Option<string>("--format") { Description = "llama2c (v0, what run.c reads), llama2c-v1, llama2c-q8 (v2, what runq.c reads) or hf (a Hugging Face Llama folder).", DefaultValueFactory = _ => "llama2c" };
+        var output = new Option<string?>("--out", "-o") { Description = "The file to write (a folder for --format hf)." };
+        var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model: copied into the hf folder, and the source of --tokenizer-bin." };
+        var tokenizerBin = new Option<FileInfo?>("--tokenizer-bin") { Description = "Also write llama2.c's tokenizer.bin here (needs --tokenizer-model-path)." };
+        var groupSize = new Option<int>("--group-size") { Description = "Q8_0 group size for llama2c-q8 (halved until it divides dim and hidden_dim).", DefaultValueFactory = _ => Llama2cQ8Checkpoint.DefaultGroupSize };
+
+        var command = new Command("export", "Export a model to llama2.c (v0, v1, v2 int8) or Hugging Face (config.json + model.safetensors) format, and the tokenizer to llama2.c's tokenizer.bin.");
+        foreach (var o in new Option[] { checkpoint, format, output, tokenizer, tokenizerBin, groupSize })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            string? outPath = parse.GetValue(output);
+            var binPath = parse.GetValue(tokenizerBin);
+            var tokPath = parse.GetValue(tokenizer);
+            if (outPath is null && binPath is null)
+                throw new ArgumentException("Nothing to export: give --out for the model and/or --tokenizer-bin for llama2.c's tokenizer.bin.");
+            var fmt = ModelExporter.ParseFormat(parse.GetValue(format)!);
+            int group = parse.GetValue(groupSize);
+            if (group < 1) throw new ArgumentException($"--group-size must be at least 1; it was {group}.");
+            if (binPath is not null && tokPath is null)
+                throw new ArgumentException("--tokenizer-bin needs --tokenizer-model-path: the .model to convert.");
+            SentencePieceModel? tok = null;
+            if (tokPath is not null)
+            {
+                if (!tokPath.Exists) throw new FileNotFoundException($"Tokenizer model '{tokPath.FullName}' (from --tokenizer-model-path) does not exist.", tokPath.FullName);
+                tok = SentencePieceModel.Load(tokPath.FullName);
+            }
+
+            if (outPath is not null)
+            {
+                string source = parse.GetValue(checkpoint) ?? Path.Combine("out", "ckpt.bin");
+                var weights = GenerationModelLoader.ReadWeights(source);
+                if (tok is not null && tok.VocabSize != weights.Dims.VocabSize)
+                    throw new ArgumentException($"The tokenizer '{tokPath!.FullName}' has {tok.VocabSize} pieces but the model '{source}' has vocab_size {weights.Dims.VocabSize}.");
+                if (fmt == ModelExportFormat.HuggingFace && tok is null)
+                    Console.Error.WriteLine("note: no --tokenizer-model-path, so the folder has no tokenizer.model.");
+                if (fmt != ModelExportFormat.HuggingFace && (weights.Dims.NormEps != 1e-5f || weights.Dims.RopeTheta != 10000f))
+                    Console.Error.WriteLine($"note: llama2.c files have no field for rms_norm_eps ({weights.Dims.NormEps}) or rope_theta ({weights.Dims.RopeTheta}); readers assume 1e-5 and 10000.");
+                if (fmt == ModelExportFormat.Llama2cQ8)
+                {
+                    int used = Llama2cQ8Checkpoint.FitGroupSize(weights.Dims, group);
+                    if (used != group) Console.Error.WriteLine($"note: group size {group} does not divide dim {weights.Dims.Dim} and hidden_dim {weights.Dims.HiddenDim}; using {used}.");
+                }
+                ModelExporter.Export(weights, fmt, outPath, tok, group);
+                Console.WriteLine($"wrote {outPath} ({parse.GetValue(format)}: dim {weights.Dims.Dim}, {weights.Dims.NLayers} layers, vocab {weights.Dims.VocabSize}{(weights.Dims.SharedClassifier ? "" : ", unshared classifier")})");
+            }
+            if (binPath is not null)
+            {
+                Llama2cTokenizerBin.Write(tok!, binPath.FullName);
+                Console.WriteLine($"wrote {binPath.FullName} ({tok!.VocabSize} tokens)");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using Microsoft.ML;
+using TinyLlm.MLNet;
+using TinyLlm.MLNet.Generation;
+
+namespace TinyLlm.Cli.Commands;
+
+/// <summary><c>tinyllm generate</c>: samples stories from a prompt, streaming them to the terminal (the tutorial's sample.py).</summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var prompt = new Option<string>("--prompt", "--start") { Description = "The start of the story; FILE:path reads it from a file.", DefaultValueFactory = _ => "One day, Lily met a" };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0) or a Hugging Face Llama folder. Default: out/ckpt.bin unless --model is given." };
+        var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with." };
+        var model = new Option<FileInfo?>("--model") { Description = "An ML.NET model zip saved by the TinyLlm pipeline (holds weights and tokenizer)." };
+        var samples = new Option<int>("--num-samples") { Description = "How many stories to generate.", DefaultValueFactory = _ => 1 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per story (at least 1).", DefaultValueFactory = _ => 256 };
+        var temperature = new Option<float>("--temperature") { Description = "0 = greedy; higher is more random.", DefaultValueFactory = _ => 1.0f };
+        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (at least 1; the vocabulary size keeps all).", DefaultValueFactory = _ => 300 };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold in (0, 1]; 1 = off.", DefaultValueFactory = _ => 1.0f };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i uses seed + i).", DefaultValueFactory = _ => 1337 };
+        var device = new Option<string>("--device") { Description = "auto or cpu: generation runs on TinyLlm's .NET CPU engine.", DefaultValueFactory = _ => "auto" };
+
+        var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
+        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            string dev = parse.GetValue(device)!;
+            if (dev is not ("auto" or "cpu"))
+                throw new ArgumentException($"--device '{dev}' is not available for generation: it runs on TinyLlm's .NET CPU engine (use auto or cpu). Training runs on CUDA with --device cuda.");
+            int count = parse.GetValue(samples);
+            if (count < 1) throw new ArgumentException($"--num-samples must be at least 1; it was {count}.");
+            var sampling = new SamplingOptions
+            {
+                MaxNewTokens = parse.GetValue(maxNew),
+                Temperature = parse.GetValue(temperature),
+                TopK = parse.GetValue(topK),
+                TopP = parse.GetValue(topP),
+                Seed = parse.GetValue(seed),
+            };
+            sampling.Validate();
+
+            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer));
+            string start = ReadPrompt(parse.GetValue(prompt)!);
+            for (int i = 0; i < count; i++)
+            {
+                var options = sampling.Clone();
+                options.Seed = sampling.Seed + (ulong)i;
+                Console.Write(start);
+                var result = generator.Generate(start, options, piece => Console.Write(piece));
+                Console.WriteLine();
+                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s{(result.StoppedAtEndOfText ? ", end of story" : "")}]");
+                if (i < count - 1) Console.WriteLine("---------------");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer)
+    {
+        if (zip is not null)
+        {
+            if (checkpoint is not null) throw new ArgumentException("Give either --model (an ML.NET zip) or --checkpoint with --tokenizer-model-path, not both.");
+            if (!zip.Exists) throw new FileNotFoundException($"Model zip '{zip.FullName}' does not exist.", zip.FullName);
+            var ml = new MLContext();
+            ml.ComponentCatalog.RegisterTinyLlm();
+            var loaded = ml.Model.Load(zip.FullName, out _);
+            var generation = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
+                ?? throw new InvalidDataException($"Model zip '{zip.FullName}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
+            return generation.Generator;
+        }
+        var ckpt = checkpoint ?? new FileInfo(Path.Combine("out", "ckpt.bin"));
+        // a Hugging Face folder carries its tokenizer.model
+        if (tokenizer is null && Directory.Exists(ckpt.FullName) && File.Exists(Path.Combine(ckpt.FullName, "tokenizer.model")))
+            tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
+        if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
+        var ml2 = new MLContext();
+        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName).Generator;
+    }
+
+    private static string ReadPrompt(string prompt)
+    {
+        if (!prompt.StartsWith("FILE:", StringComparison.Ordinal)) return prompt;
+        string path = prompt["FILE:".Length..];
+        if (!File.Exists(path)) throw new FileNotFoundException($"Prompt file '{path}' (from --prompt FILE:{path}) does not exist.", path);
+        return File.ReadAllText(path);
+    }
+}

@@ -1,0 +1,313 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML;
+using Spectre.Console;
+using TinyLlm.MLNet;
+using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Tokenization;
+using TinyLlm.MLNet.Training;
+
+namespace TinyLlm.Cli.Commands;
+
+/// <summary>
+/// <c>tinyllm quickstart</c>: the whole tutorial in one command on a fresh machine: stories (synthetic unless
+/// --dataset-dir), tokenizer, shards, a small model trained for a few minutes, the ML.NET zip, and three stories
+/// scored through a PredictionEngine from the reloaded zip. Finished stages are reused unless --force.
+/// </summary>
+internal static class QuickstartCommand
+{
+    private const string Prompt = "One day, Lily met a";
+
+    public static Command Create()
+    {
+        var workDir = new Option<DirectoryInfo>("--work-dir") { Description = "Where every artifact goes.", DefaultValueFactory = _ => new DirectoryInfo("quickstart") };
+        var datasetDir = new Option<DirectoryInfo?>("--dataset-dir") { Description = "Real TinyStories shards (data00.json ...) instead of synthetic stories." };
+        var stories = new Option<int>("--stories") { Description = "Synthetic stories to write when no --dataset-dir is given.", DefaultValueFactory = _ => 40_000 };
+        var minutes = new Option<double>("--minutes") { Description = "Training time budget in minutes.", DefaultValueFactory = _ => 5.0 };
+        var vocab = new Option<int>("--vocab-size") { Description = "Tokenizer vocabulary size.", DefaultValueFactory = _ => 512 };
+        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => 128 };
+        var layers = new Option<int>("--n-layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 4 };
+        var heads = new Option<int>("--n-heads") { Description = "Query heads.", DefaultValueFactory = _ => 4 };
+        var kvHeads = new Option<int>("--n-kv-heads") { Description = "Key/value heads.", DefaultValueFactory = _ => 2 };
+        var seqLen = new Option<int>("--max-seq-len") { Description = "Context length.", DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 16 };
+        var dtype = new Option<string>("--dtype") { Description = "auto (the faster of float32 and bfloat16, measured), float32 or bfloat16.", DefaultValueFactory = _ => "auto" };
+        var seed = new Option<int>("--seed") { Description = "Seed of stories, initialization, data order and sampling.", DefaultValueFactory = _ => 1337 };
+        var force = new Option<bool>("--force") { Description = "Redo every stage instead of reusing finished ones." };
+
+        var command = new Command("quickstart", "Run the whole flow: stories, tokenizer, shards, a few minutes of training, an ML.NET zip, and three stories from it.");
+        foreach (var o in new Option[] { workDir, datasetDir, stories, minutes, vocab, dim, layers, heads, kvHeads, seqLen, batch, dtype, seed, force })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var s = new Settings(
+                parse.GetValue(workDir)!.FullName, parse.GetValue(datasetDir)?.FullName, parse.GetValue(stories), parse.GetValue(minutes),
+                parse.GetValue(vocab), parse.GetValue(dim), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(kvHeads),
+                parse.GetValue(seqLen), parse.GetValue(batch), parse.GetValue(dtype)!, parse.GetValue(seed), parse.GetValue(force));
+            s.Validate();
+            return Run(s);
+        });
+        return command;
+    }
+
+    private sealed record Settings(string WorkDir, string? DatasetDir, int Stories, double Minutes, int VocabSize, int Dim, int NLayers,
+        int NHeads, int NKvHeads, int SeqLen, int BatchSize, string Dtype, int Seed, bool Force)
+    {
+        public string DataDir => DatasetDir ?? Path.Combine(WorkDir, "data");
+        public string TokenizerPath => Path.Combine(WorkDir, $"tok{VocabSize}.model");
+        public string ShardDir => Path.Combine(WorkDir, $"tok{VocabSize}");
+        public string OutDir => Path.Combine(WorkDir, "out");
+        public string ZipPath => Path.Combine(WorkDir, "tinyllm.zip");
+
+        public void Validate()
+        {
+            if (Stories < 100) throw new ArgumentException($"--stories must be at least 100; it was {Stories}.");
+            if (!(Minutes > 0 && Minutes <= 24 * 60)) throw new ArgumentException($"--minutes must be in (0, 1440]; it was {Minutes}.");
+            if (Dtype is not ("auto" or "float32" or "bfloat16")) throw new ArgumentException($"--dtype must be auto, float32 or bfloat16; it was '{Dtype}'.");
+            if (DatasetDir is not null && !Directory.Exists(DatasetDir)) throw new DirectoryNotFoundException($"The dataset folder '{DatasetDir}' does not exist (--dataset-dir).");
+            Training(MaxIters: 1, "float32").Validate(); // model shape errors before any work
+        }
+
+        public TrainingOptions Training(int MaxIters, string dtype) => new()
+        {
+            OutDir = OutDir, VocabSize = VocabSize, Dim = Dim, NLayers = NLayers, NHeads = NHeads, NKvHeads = NKvHeads,
+            MultipleOf = 32, MaxSeqLen = SeqLen, BatchSize = BatchSize, GradientAccumulationSteps = 1,
+            // A small model trained briefly: a higher peak rate than the tutorial's 5e-4 for its 100k steps.
+            LearningRate = 2e-3, MaxIters = MaxIters, WarmupIters = Math.Max(1, MaxIters / 20), MinLr = 2e-4,
+            EvalInterval = Math.Max(1, MaxIters / 5), EvalIters = 10, AlwaysSaveCheckpoint = true, Device = "auto",
+            Dtype = dtype, Seed = Seed,
+        };
+    }
+
+    // What quickstart.json records about a finished training stage, to know whether it can be reused.
+    private sealed record TrainedModel(string Signature, string Dtype, long Iters, double TrainLoss, double ValLoss, double TokensPerSecond, double Seconds);
+
+    private static int Run(Settings s)
+    {
+        Directory.CreateDirectory(s.WorkDir);
+        var total = Stopwatch.StartNew();
+        var rows = new List<(string Stage, string What, string Time)>();
+        AnsiConsole.Write(new Rule("[bold]TinyLlm quickstart[/]").LeftJustified());
+
+        // 1. Stories
+        var clock = Stopwatch.StartNew();
+        string storiesNote;
+        if (s.DatasetDir is not null)
+            storiesNote = $"TinyStories in {s.DatasetDir}";
+        else if (File.Exists(Path.Combine(s.DataDir, "data00.json")) && !s.Force)
+            storiesNote = "synthetic stories (reused)";
+        else
+        {
+            Bar("Writing synthetic stories", s.Stories, task => SyntheticStories.WriteShards(s.DataDir, s.Stories, s.Seed,
+                progress: new InlineProgress<SyntheticStoriesProgress>(p => task.Value = p.StoriesWritten)));
+            storiesNote = $"{s.Stories:N0} synthetic stories";
+        }
+        rows.Add(("stories", $"{storiesNote}: {s.DataDir}", Seconds(clock)));
+
+        // 2. Tokenizer (the tutorial trains it on the first 10 shards)
+        clock.Restart();
+        bool newTokenizer = s.Force || !File.Exists(s.TokenizerPath);
+        if (newTokenizer)
+        {
+            SentencePieceModel spm = null!;
+            Bar("Training the tokenizer", 1, task =>
+            {
+                var corpus = TokenizerCorpus.FromDataset(s.DataDir, 10);
+                spm = SentencePieceBpeTrainer.Train(corpus, new SentencePieceBpeOptions { VocabSize = s.VocabSize },
+                    new InlineProgress<SentencePieceTrainingProgress>(p =>
+                    {
+                        if (p.Stage != "reading" && p.Total > 0) { task.MaxValue = p.Total; task.Value = p.Done; }
+                    }));
+            });
+            spm.Save(s.TokenizerPath);
+        }
+        rows.Add(("tokenizer", $"{s.VocabSize} pieces{(newTokenizer ? "" : " (reused)")}: {s.TokenizerPath}", Seconds(clock)));
+
+        // 3. Shards (the writer's manifest skips finished shards)
+        clock.Restart();
+        var inputs = TokenShardInput.FromTinyStoriesFolder(s.DataDir);
+        TokenShardManifest manifest = null!;
+        Bar("Pretokenizing", inputs.Count, task =>
+        {
+            var options = new TokenShardWriterOptions { Overwrite = s.Force || newTokenizer, Progress = new InlineProgress<TokenShardProgress>(p => task.Value = p.ShardsDone) };
+            manifest = new TokenShardWriter(s.TokenizerPath, options).Write(inputs, s.ShardDir);
+        });
+        long tokens = manifest.Shards.Sum(x => x.Tokens);
+        rows.Add(("shards", $"{manifest.Shards.Count} shards, {tokens:N0} tokens: {s.ShardDir}", Seconds(clock)));
+
+        // 4. Training
+        clock.Restart();
+        var trained = TrainOrReuse(s, newTokenizer);
+        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.TokensPerSecond:N0} tokens/s, train loss {trained.TrainLoss:F3}, val loss {trained.ValLoss:F3}: {Path.Combine(s.OutDir, Checkpoint.FileName)}", Seconds(clock)));
+
+        // 5. The ML.NET pipeline, saved as one zip: tokenizer, then the model with its generation options.
+        clock.Restart();
+        var ml = new MLContext(seed: s.Seed);
+        var tokenizer = ml.Transforms.Text.LoadSentencePiece(s.TokenizerPath);
+        var generation = ml.Transforms.Text.LoadLlama(Path.Combine(s.OutDir, Checkpoint.FileName), s.TokenizerPath, new LlamaGenerationOptions
+        {
+            IncludePromptInCompletion = true,
+            Sampling = new SamplingOptions { Temperature = 0.8f, TopK = 300, MaxNewTokens = s.SeqLen - 16, Seed = (ulong)s.Seed },
+        });
+        var pipeline = tokenizer.Append(generation);
+        var promptSchema = ml.Data.LoadFromEnumerable(Array.Empty<StoryPrompt>()).Schema;
+        ml.Model.Save(pipeline, promptSchema, s.ZipPath);
+        rows.Add(("ML.NET zip", $"{new FileInfo(s.ZipPath).Length / 1e6:F1} MB: {s.ZipPath}", Seconds(clock)));
+
+        // 6. A fresh MLContext loads the zip and scores the prompt three times through a PredictionEngine.
+        clock.Restart();
+        var fresh = new MLContext();
+        fresh.ComponentCatalog.RegisterTinyLlm();
+        var loaded = fresh.Model.Load(s.ZipPath, out _);
+        var engine = fresh.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(loaded);
+        AnsiConsole.Write(new Rule($"[bold]Three stories for \"{Markup.Escape(Prompt)}\"[/]").LeftJustified());
+        for (int i = 0; i < 3; i++)
+        {
+            string story = engine.Predict(new StoryPrompt { Text = Prompt }).Completion;
+            AnsiConsole.WriteLine(story.Trim());
+            AnsiConsole.WriteLine();
+        }
+        rows.Add(("stories", "3 stories via PredictionEngine from the reloaded zip", Seconds(clock)));
+
+        var table = new Table().AddColumns("stage", "result", "time");
+        foreach (var (stage, what, time) in rows) table.AddRow(Markup.Escape(stage), Markup.Escape(what), time);
+        AnsiConsole.Write(table);
+        string png = Path.Combine(s.OutDir, "loss.png");
+        if (File.Exists(png)) AnsiConsole.MarkupLineInterpolated($"Loss curve: [green]{png}[/]; metrics: {Path.Combine(s.OutDir, "metrics.csv")}");
+        AnsiConsole.MarkupLineInterpolated($"Done in {total.Elapsed.TotalMinutes:F1} min. Try: tinyllm generate --model {s.ZipPath} --prompt \"Once upon a time\"");
+        return 0;
+    }
+
+    private static TrainedModel TrainOrReuse(Settings s, bool newTokenizer)
+    {
+        string record = Path.Combine(s.OutDir, "quickstart.json");
+        string signature = $"{s.DataDir}|{s.VocabSize}|{s.Dim}|{s.NLayers}|{s.NHeads}|{s.NKvHeads}|{s.SeqLen}|{s.BatchSize}|{s.Minutes}|{s.Seed}|{s.Dtype}";
+        if (!s.Force && !newTokenizer && File.Exists(record) && File.Exists(Path.Combine(s.OutDir, Checkpoint.FileName)))
+        {
+            var previous = JsonSerializer.Deserialize<TrainedModel>(File.ReadAllText(record));
+            if (previous?.Signature == signature)
+            {
+                AnsiConsole.MarkupLine("[grey]Reusing the model trained by an earlier run with the same settings (--force retrains).[/]");
+                return previous;
+            }
+        }
+        Directory.CreateDirectory(s.OutDir);
+        using var data = TokenShardBatchSource.Open(s.ShardDir, new TokenWindowOptions { SequenceLength = s.SeqLen, Seed = s.Seed });
+
+        // How long is a step? Measure a few (both precisions when auto) and size the run to the time budget.
+        var budget = Stopwatch.StartNew();
+        string dtype = s.Dtype;
+        double stepSeconds;
+        if (dtype == "auto")
+        {
+            double fp32 = MeasureStep(s, data, "float32"), bf16 = MeasureStep(s, data, "bfloat16");
+            dtype = bf16 < fp32 ? "bfloat16" : "float32";
+            stepSeconds = Math.Min(fp32, bf16);
+            AnsiConsole.MarkupLineInterpolated($"[grey]step time: float32 {fp32 * 1000:F0} ms, bfloat16 {bf16 * 1000:F0} ms: training in {dtype}[/]");
+        }
+        else
+        {
+            stepSeconds = MeasureStep(s, data, dtype);
+        }
+        double left = s.Minutes * 60 - budget.Elapsed.TotalSeconds;
+        // Evaluations (5 of 2 x 10 batches, forward only) cost about 10% on top of the steps.
+        // A multiple of 5 so that the last of the 5 evaluations (and its checkpoint) falls on the last step.
+        int iters = Math.Max(20, (int)(left / (stepSeconds * 1.1))) / 5 * 5;
+        AnsiConsole.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
+        var options = s.Training(iters, dtype);
+
+        // The plan uses the fastest measured step (a busy machine only slows the others down); a deadline a little
+        // past the budget stops a run that falls behind, keeping the checkpoint of its last evaluation.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, left * 1.15)));
+        TrainingResult? result = null;
+        double trainLoss = double.NaN, valLoss = double.NaN, tokPerSec = 0;
+        long lastIter = 0;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            AnsiConsole.Progress().AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("Training", maxValue: iters + 1);
+                    result = new LlamaTrainer(options).Fit(data, new InlineProgress<TrainingProgress>(p =>
+                    {
+                        if (p.Event == TrainingEvent.Step)
+                        {
+                            task.Value = p.Iter + 1;
+                            (tokPerSec, lastIter) = (p.TokensPerSecond, p.Iter);
+                            task.Description = $"Training: step {p.Iter}/{iters}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s";
+                        }
+                        else if (p.Event == TrainingEvent.Eval)
+                        {
+                            (trainLoss, valLoss) = (p.TrainLoss, p.ValLoss);
+                            AnsiConsole.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                        }
+                    }), deadline.Token);
+                    task.Value = task.MaxValue;
+                });
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]The time budget ran out at step {lastIter} of {iters}; using the checkpoint of the last evaluation.[/]");
+        }
+        result?.Model.Dispose();
+        var trained = new TrainedModel(signature, dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokPerSec, clock.Elapsed.TotalSeconds);
+        File.WriteAllText(record, JsonSerializer.Serialize(trained));
+        return trained;
+    }
+
+    // Seconds per optimizer step in dtype: the fastest of 4 steps after two warm-up steps, in a scratch folder.
+    private static double MeasureStep(Settings s, ITokenBatchSource data, string dtype)
+    {
+        string scratch = Directory.CreateTempSubdirectory("tinyllm-calibrate-").FullName;
+        try
+        {
+            var options = s.Training(6, dtype);
+            options.OutDir = scratch;
+            options.EvalInterval = 1000;
+            options.EvalIters = 1;
+            options.WriteMetrics = false;
+            options.AlwaysSaveCheckpoint = false;
+            var times = new List<double>();
+            var result = new LlamaTrainer(options).Fit(data, new InlineProgress<TrainingProgress>(p =>
+            {
+                if (p.Event == TrainingEvent.Step && p.Iter > 1) times.Add(p.StepMilliseconds / 1000);
+            }));
+            result.Model.Dispose();
+            return times.Count == 0 ? 1.0 : times.Min();
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static void Bar(string description, double max, Action<ProgressTask> work) =>
+        AnsiConsole.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(description, maxValue: Math.Max(1, max));
+                work(task);
+                task.Value = task.MaxValue;
+            });
+
+    private static string Seconds(Stopwatch clock) => $"{clock.Elapsed.TotalSeconds:F1} s";
+
+    /// <summary>The prompt row scored by the PredictionEngine.</summary>
+    public sealed class StoryPrompt
+    {
+        /// <summary>The start of the story.</summary>
+        public string Text { get; set; } = "";
+    }
+
+    /// <summary>The scored row.</summary>
+    public sealed class StoryCompletion
+    {
+        /// <summary>The prompt followed by the generated story.</summary>
+        public string Completion { get; set; } = "";
+    }
+}

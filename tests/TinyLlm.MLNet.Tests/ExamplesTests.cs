@@ -1,0 +1,105 @@
+using System.Reflection;
+
+namespace TinyLlm.MLNet.Tests;
+
+/// <summary>
+/// Runs the programs under <c>examples/</c> from their own build output (the test project builds them first), with
+/// tiny settings, the way a user would run them, and checks what they print and write.
+/// </summary>
+[TestClass]
+public sealed class ExamplesTests
+{
+    private const string Prompt = "One day, Lily met a";
+    private static string _dir = "";
+    private static string _pipelineOutput = "";
+    private static int _pipelineExit;
+
+    /// <summary>WholePipeline once for the class: its zip is ScoreFromZip's input.</summary>
+    [ClassInitialize]
+    public static void RunWholePipeline(TestContext _)
+    {
+        _dir = Directory.CreateTempSubdirectory("tinyllm-examples-").FullName;
+        _pipelineExit = RunExample("WholePipeline", $"--tiny --out \"{Path.Combine(_dir, "pipeline")}\"", out _pipelineOutput);
+    }
+
+    [ClassCleanup]
+    public static void DeleteFolder()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary><c>dotnet examples/NAME/bin/CONFIG/net10.0/NAME.dll ARGS</c>, CONFIG being the test assembly's.</summary>
+    private static int RunExample(string name, string arguments, out string output)
+    {
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));    // tests/TinyLlm.MLNet.Tests/bin/CONFIG/TFM
+        string tfm = bin.Name, configuration = bin.Parent!.Name;
+        var root = bin;
+        while (!File.Exists(Path.Combine(root.FullName, "TinyLlm.MLNet.sln"))) root = root.Parent ?? throw new InvalidOperationException("repository root not found above " + bin.FullName);
+        string dll = Path.Combine(root.FullName, "examples", name, "bin", configuration, tfm, name + ".dll");
+        Assert.IsTrue(File.Exists(dll), $"{dll} is missing: the test project should have built it.");
+        return ReferenceTools.Run("dotnet", $"\"{dll}\" {arguments}", out output, _dir);
+    }
+
+    private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [TestMethod]
+    public void WholePipelineTrainsSavesReloadsAndTellsAStory()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        Assert.IsTrue(File.Exists(zip), _pipelineOutput);
+        string[] lines = Lines(_pipelineOutput);
+        CollectionAssert.Contains(lines, "saved " + zip);
+        string story = string.Join(" ", lines.SkipWhile(l => !l.StartsWith(Prompt, StringComparison.Ordinal)));
+        Assert.IsTrue(story.Length > Prompt.Length + 5, "no story after the prompt:\n" + _pipelineOutput);
+    }
+
+    [TestMethod]
+    public void ScoreFromZipTellsOneStoryPerPromptFromTheSavedZip()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{zip}\" \"{Prompt}\" \"Once upon a time\"", out string output), output);
+        string[] lines = Lines(output);
+        Assert.HasCount(2, lines, output);
+        StringAssert.StartsWith(lines[0], Prompt);
+        StringAssert.StartsWith(lines[1], "Once upon a time");
+        Assert.IsTrue(lines.All(l => l.Length > "Once upon a time".Length + 5), output);
+
+        Assert.AreEqual(1, RunExample("ScoreFromZip", $"\"{zip}\"", out output));
+        StringAssert.Contains(output, "usage: ScoreFromZip");
+    }
+
+    [TestMethod]
+    public void FromCliArtifactsScoresTheCheckpointAndSavesAZipThatScoreFromZipLoads()
+    {
+        // The CLI's own flow, tiny: synthetic stories, tokenizer, shards, a 20-step model.
+        string data = Path.Combine(_dir, "cli-data"), outDir = Path.Combine(_dir, "cli-out");
+        Assert.AreEqual(0, RunCli("synth", "--out", data, "--stories", "300", "--stories-per-shard", "100", "--seed", "4"));
+        Assert.AreEqual(0, RunCli("train-tokenizer", "--dataset-dir", data, "--vocab-size", "400"));
+        Assert.AreEqual(0, RunCli("pretokenize", "--dataset-dir", data, "--vocab-size", "400"));
+        Assert.AreEqual(0, RunCli("train", "--dataset-dir", data, "--out-dir", outDir, "--vocab-size", "400", "--dim", "32",
+            "--n-layers", "2", "--n-heads", "4", "--n-kv-heads", "2", "--multiple-of", "16", "--max-seq-len", "32", "--batch-size", "8",
+            "--gradient-accumulation-steps", "1", "--max-iters", "20", "--eval-interval", "10", "--eval-iters", "2",
+            "--warmup-iters", "2", "--learning-rate", "0.01", "--device", "cpu"));
+        string checkpoint = Path.Combine(outDir, "ckpt.bin"), tokenizer = Path.Combine(data, "tok400.model");
+        Assert.IsTrue(File.Exists(checkpoint) && File.Exists(tokenizer), "the CLI did not write ckpt.bin and tok400.model");
+
+        string zip = Path.Combine(_dir, "from-cli.zip");
+        Assert.AreEqual(0, RunExample("FromCliArtifacts", $"\"{checkpoint}\" \"{tokenizer}\" \"{zip}\" \"{Prompt}\"", out string output), output);
+        string[] lines = Lines(output);
+        StringAssert.StartsWith(lines[0], Prompt);
+        Assert.IsTrue(lines[0].Length > Prompt.Length + 5, output);
+        Assert.AreEqual("saved " + zip, lines[^1]);
+
+        // The saved generator scores through the other example too.
+        Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{zip}\" \"{Prompt}\"", out output), output);
+        StringAssert.StartsWith(Lines(output).Single(), Prompt);
+    }
+
+    private static int RunCli(params string[] args)
+    {
+        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
+        return (int)main.Invoke(null, [args])!;
+    }
+}

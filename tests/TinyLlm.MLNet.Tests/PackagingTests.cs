@@ -1,0 +1,125 @@
+using System.IO.Compression;
+
+namespace TinyLlm.MLNet.Tests;
+
+/// <summary>
+/// <c>dotnet pack</c> of the library and the <c>tinyllm</c> tool into a temporary folder (Release, as a release would),
+/// then what a user does with them: install the tool from that folder and run it; build a project that references
+/// the library package and check TorchSharp loads in its output (the package's buildTransitive targets patch it).
+/// Slow: the tool package carries libtorch (~460 MB before compression).
+/// </summary>
+[TestClass]
+[TestCategory("Slow")]
+public sealed class PackagingTests
+{
+    private static string _dir = "", _packages = "", _root = "", _packOutput = "";
+    private static int _packExit;
+
+    [ClassInitialize]
+    public static void Pack(TestContext _)
+    {
+        _dir = Directory.CreateTempSubdirectory("tinyllm-pack-").FullName;
+        _packages = Path.Combine(_dir, "packages");
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "TinyLlm.MLNet.sln"))) root = root.Parent ?? throw new InvalidOperationException("repository root not found");
+        _root = root.FullName;
+        // The tool's pack builds the library in Release too, so the library's pack needs no second build.
+        _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", "TinyLlm.Cli", "TinyLlm.Cli.csproj")}\" -c Release -o \"{_packages}\" -nologo", out _packOutput, _root);
+        if (_packExit == 0)
+            _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", "TinyLlm.MLNet", "TinyLlm.MLNet.csproj")}\" -c Release --no-build -o \"{_packages}\" -nologo", out _packOutput, _root);
+    }
+
+    [ClassCleanup]
+    public static void DeleteFolder()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static int Dotnet(string arguments, out string output, string workingDirectory) =>
+        ReferenceTools.Run("dotnet", arguments, out output, workingDirectory);
+
+    [TestMethod]
+    public void LibraryPackageHoldsTheAssemblyDocsReadmeAndBuildTargets()
+    {
+        Assert.AreEqual(0, _packExit, _packOutput);
+        using var package = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.MLNet.0.1.0.nupkg"));
+        var names = package.Entries.Select(e => e.FullName).ToArray();
+        foreach (string expected in new[] { "lib/net10.0/TinyLlm.MLNet.dll", "lib/net10.0/TinyLlm.MLNet.xml", "buildTransitive/TinyLlm.MLNet.targets", "README.md" })
+            CollectionAssert.Contains(names, expected);
+        using var nuspec = new StreamReader(package.GetEntry("TinyLlm.MLNet.nuspec")!.Open());
+        string text = nuspec.ReadToEnd();
+        StringAssert.Contains(text, "<license type=\"expression\">MIT</license>");
+        StringAssert.Contains(text, "<dependency id=\"TorchSharp\"");
+        StringAssert.Contains(text, "<dependency id=\"libtorch-cpu-linux-x64\"");
+    }
+
+    [TestMethod]
+    public void ToolInstallsFromTheLocalFolderAndRuns()
+    {
+        Assert.AreEqual(0, _packExit, _packOutput);
+        string tools = Path.Combine(_dir, "tools");
+        Assert.AreEqual(0, Dotnet($"tool install --tool-path \"{tools}\" --add-source \"{_packages}\" --ignore-failed-sources TinyLlm.Cli --version 0.1.0",
+            out string output, _dir), output);
+        string tinyllm = Path.Combine(tools, "tinyllm");
+
+        Assert.AreEqual(0, ReferenceTools.Run(tinyllm, "--help", out output, _dir), output);
+        foreach (string command in new[] { "quickstart", "synth", "download", "train-tokenizer", "tokenize", "pretokenize", "train", "generate" })
+            StringAssert.Contains(output, "  " + command + " ", $"'{command}' missing from:\n{output}");
+
+        // The installed copy really trains: TorchSharp's native library loads from the tool's own folder.
+        string data = Path.Combine(_dir, "data");
+        Assert.AreEqual(0, ReferenceTools.Run(tinyllm, $"synth --out \"{data}\" --stories 300 --stories-per-shard 100", out output, _dir), output);
+        Assert.AreEqual(0, ReferenceTools.Run(tinyllm, $"train-tokenizer --dataset-dir \"{data}\" --vocab-size 400", out output, _dir), output);
+        Assert.AreEqual(0, ReferenceTools.Run(tinyllm, $"pretokenize --dataset-dir \"{data}\" --vocab-size 400", out output, _dir), output);
+        Assert.AreEqual(0, ReferenceTools.Run(tinyllm, $"train --dataset-dir \"{data}\" --out-dir \"{Path.Combine(_dir, "out")}\" --vocab-size 400 " +
+            "--dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --multiple-of 16 --max-seq-len 32 --batch-size 8 --gradient-accumulation-steps 1 " +
+            "--max-iters 2 --eval-interval 2 --eval-iters 1 --warmup-iters 1 --device cpu", out output, _dir), output);
+        Assert.IsTrue(File.Exists(Path.Combine(_dir, "out", "ckpt.bin")), output);
+    }
+
+    [TestMethod]
+    public void AProjectReferencingTheLibraryPackageLoadsTorchSharp()
+    {
+        Assert.AreEqual(0, _packExit, _packOutput);
+        string consumer = Path.Combine(_dir, "consumer");
+        Directory.CreateDirectory(consumer);
+        // Only TinyLlm.MLNet comes from the new folder; its dependencies come from this machine's package cache
+        // (a fallback folder, read in place) or nuget.org. The new package is restored into a private folder, so
+        // the machine's cache never holds a stale 0.1.0.
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config><add key="globalPackagesFolder" value="{Path.Combine(_dir, "restored")}" /></config>
+              <fallbackPackageFolders><add key="cache" value="{cache}" /></fallbackPackageFolders>
+              <packageSources>
+                <clear />
+                <add key="local" value="{_packages}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="TinyLlm.MLNet" Version="0.1.0" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
+            using TorchSharp;
+            Console.WriteLine($"sum {torch.ones(3).sum().item<float>()}");
+            Console.WriteLine(TinyLlm.MLNet.Data.SyntheticStories.Generate(1, seed: 0).First());
+            """);
+        Assert.AreEqual(0, Dotnet("build -nologo -p:RestoreIgnoreFailedSources=true", out string output, consumer), output);
+        Assert.AreEqual(0, Dotnet(Path.Combine("bin", "Debug", "net10.0", "Consumer.dll"), out output, consumer), output);
+        StringAssert.StartsWith(output, "sum 3\n");
+        Assert.IsTrue(output.Length > 50, output);
+    }
+}
