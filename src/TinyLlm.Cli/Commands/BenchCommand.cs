@@ -48,6 +48,8 @@ internal static class BenchCommand
                 UseScaledDotProductAttention = !parse.GetValue(explicitAttention),
             };
             var stepMs = new List<double>();
+            var cpuAtStep = new List<double>(); // process CPU seconds at the end of each step: robust to other load on a shared machine
+            var self = Process.GetCurrentProcess();
             double lastLoss = double.NaN;
             var trainer = new LlamaTrainer(options);
             try
@@ -57,6 +59,8 @@ internal static class BenchCommand
                     {
                         if (p.Event != TrainingEvent.Step) return;
                         stepMs.Add(p.StepMilliseconds);
+                        self.Refresh();
+                        cpuAtStep.Add(self.TotalProcessorTime.TotalSeconds);
                         lastLoss = p.Loss;
                     }));
                 result.Model.Dispose();
@@ -75,6 +79,7 @@ internal static class BenchCommand
                 threads = torch.get_num_threads(),
                 tokens_per_s = tokens * measured.Count / (measured.Sum() / 1000),
                 step_ms_median = measured.Order().ElementAt(measured.Count / 2),
+                tokens_per_cpu_s = tokens * measured.Count / (cpuAtStep[^1] - cpuAtStep[w - 1]),
                 final_loss = lastLoss,
                 peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
             };
