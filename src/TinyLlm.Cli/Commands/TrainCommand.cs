@@ -82,13 +82,16 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>The folder itself when it holds shards, else its <c>tok{vocab}</c> subfolder (the tutorial's layout).</summary>
+    /// <summary>
+    /// The folder itself when it holds shards, else its <c>tok{vocab}</c> subfolder (the tutorial's layout), else
+    /// <c>TinyStories_all_data/tok{vocab}</c> (where <c>tinyllm pretokenize</c> writes by default).
+    /// </summary>
     private static string ShardFolder(DirectoryInfo dir, int vocabSize)
     {
         if (!dir.Exists) throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' does not exist (--data-dir).");
         if (dir.EnumerateFiles("*.bin").Any()) return dir.FullName;
-        string nested = Path.Combine(dir.FullName, $"tok{vocabSize}");
-        if (Directory.Exists(nested)) return nested;
+        foreach (string nested in new[] { Path.Combine(dir.FullName, $"tok{vocabSize}"), Path.Combine(dir.FullName, "TinyStories_all_data", $"tok{vocabSize}") })
+            if (Directory.Exists(nested)) return nested;
         throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' holds no .bin shards and no tok{vocabSize} folder; run `tinyllm pretokenize` first (--data-dir).");
     }
 
