@@ -100,7 +100,9 @@ internal static class QuickstartCommand
             storiesNote = "synthetic stories (reused)";
         else
         {
-            Bar("Writing synthetic stories", s.Stories, task => SyntheticStories.WriteShards(s.DataDir, s.Stories, s.Seed,
+            // At least 10 shards: shard 0 is the validation split, the rest train.
+            int perShard = Math.Min(SyntheticStories.DefaultStoriesPerShard, Math.Max(1, s.Stories / 10));
+            Bar("Writing synthetic stories", s.Stories, task => SyntheticStories.WriteShards(s.DataDir, s.Stories, s.Seed, perShard,
                 progress: new InlineProgress<SyntheticStoriesProgress>(p => task.Value = p.StoriesWritten)));
             storiesNote = $"{s.Stories:N0} synthetic stories";
         }
@@ -114,7 +116,8 @@ internal static class QuickstartCommand
             SentencePieceModel spm = null!;
             Bar("Training the tokenizer", 1, task =>
             {
-                var corpus = TokenizerCorpus.FromDataset(s.DataDir, 10);
+                int shards = Directory.EnumerateFiles(s.DataDir, "*.json").Count();
+                var corpus = TokenizerCorpus.FromDataset(s.DataDir, Math.Clamp(shards, 1, 10));
                 spm = SentencePieceBpeTrainer.Train(corpus, new SentencePieceBpeOptions { VocabSize = s.VocabSize },
                     new InlineProgress<SentencePieceTrainingProgress>(p =>
                     {
