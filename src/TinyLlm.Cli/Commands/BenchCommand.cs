@@ -55,7 +55,7 @@ internal static class BenchCommand
             try
             {
                 var result = trainer.Fit(new RandomTokenSource(options.VocabSize, options.MaxSeqLen, 1337),
-                    new InlineProgress(p =>
+                    new InlineProgress<TrainingProgress>(p =>
                     {
                         if (p.Event != TrainingEvent.Step) return;
                         stepMs.Add(p.StepMilliseconds);
@@ -93,10 +93,6 @@ internal static class BenchCommand
         return bench;
     }
 
-    private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 
     /// <summary>Uniformly random token windows, a pure function of (split, batch index): the benchmark's data.</summary>
     private sealed class RandomTokenSource(int vocab, int sequenceLength, int seed) : ITokenBatchSource

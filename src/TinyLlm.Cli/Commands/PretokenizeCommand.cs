@@ -82,7 +82,7 @@ internal static class PretokenizeCommand
                 .Start(context =>
                 {
                     var task = context.AddTask($"Pretokenizing {inputs.Count} shard(s)", maxValue: inputs.Count);
-                    options.Progress = new InlineProgress(p =>
+                    options.Progress = new InlineProgress<TokenShardProgress>(p =>
                     {
                         lock (task)
                         {
@@ -103,11 +103,5 @@ internal static class PretokenizeCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
-    private sealed class InlineProgress(Action<TokenShardProgress> report) : IProgress<TokenShardProgress>
-    {
-        public void Report(TokenShardProgress value) => report(value);
     }
 }

@@ -115,7 +115,7 @@ internal static class TrainCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("starting", maxValue: o.MaxIters + 1);
-                    var progress = new InlineProgress(p =>
+                    var progress = new InlineProgress<TrainingProgress>(p =>
                     {
                         lastIter = p.Iter;
                         switch (p.Event)
@@ -148,10 +148,5 @@ internal static class TrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-    }
-
-    private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -57,7 +57,7 @@ internal static class TrainTokenizerCommand
                     var reading = ctx.AddTask("reading corpus", maxValue: 1);
                     reading.IsIndeterminate = true;
                     var merging = ctx.AddTask("learning merges", autoStart: false, maxValue: 1);
-                    var progress = new Progress(p =>
+                    var progress = new InlineProgress<SentencePieceTrainingProgress>(p =>
                     {
                         if (p.Stage == "reading")
                         {
@@ -81,11 +81,5 @@ internal static class TrainTokenizerCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Forwards progress synchronously (Spectre's renderer is thread-safe), unlike <see cref="Progress{T}"/>.</summary>
-    private sealed class Progress(Action<SentencePieceTrainingProgress> report) : IProgress<SentencePieceTrainingProgress>
-    {
-        public void Report(SentencePieceTrainingProgress value) => report(value);
     }
 }
