@@ -15,13 +15,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => 288 };
-        var layers = new Option<int>("--n-layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 8 };
-        var heads = new Option<int>("--n-heads") { Description = "Query heads.", DefaultValueFactory = _ => 8 };
-        var kvHeads = new Option<int>("--n-kv-heads") { Description = "Key/value heads.", DefaultValueFactory = _ => 4 };
-        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size.", DefaultValueFactory = _ => 4096 };
-        var seqLen = new Option<int>("--seq-len") { Description = "Sequence length.", DefaultValueFactory = _ => 256 };
-        var multipleOf = new Option<int>("--multiple-of") { Description = "SwiGLU hidden size rounding.", DefaultValueFactory = _ => 32 };
+        var shape = new BenchModelShape();
         var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
         var steps = new Option<int>("--steps") { Description = "Measured optimizer steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 2 };
@@ -31,18 +25,20 @@ internal static class BenchCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
 
         var train = new Command("train", "Measure training tokens/s and peak memory on random tokens; prints one JSON line.");
-        foreach (var o in new Option[] { dim, layers, heads, kvHeads, vocab, seqLen, multipleOf, batch, steps, warmup, threads, dtype, explicitAttention, device })
+        shape.AddTo(train);
+        foreach (var o in new Option[] { batch, steps, warmup, threads, dtype, explicitAttention, device })
             train.Options.Add(o);
         train.SetAction(parse =>
         {
             torch.set_num_threads(parse.GetValue(threads));
             string outDir = Path.Combine(Path.GetTempPath(), "tinyllm-bench-" + Environment.ProcessId);
             int w = parse.GetValue(warmup), n = parse.GetValue(steps);
+            var model = shape.Read(parse);
             var options = new TrainingOptions
             {
-                OutDir = outDir, Dim = parse.GetValue(dim), NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads),
-                NKvHeads = parse.GetValue(kvHeads), VocabSize = parse.GetValue(vocab), MaxSeqLen = parse.GetValue(seqLen),
-                MultipleOf = parse.GetValue(multipleOf), BatchSize = parse.GetValue(batch), GradientAccumulationSteps = 1,
+                OutDir = outDir, Dim = model.Dim, NLayers = model.NLayers, NHeads = model.NHeads,
+                NKvHeads = model.NKvHeads, VocabSize = model.VocabSize, MaxSeqLen = model.MaxSeqLen,
+                MultipleOf = model.MultipleOf, BatchSize = parse.GetValue(batch), GradientAccumulationSteps = 1,
                 MaxIters = w + n - 1, EvalInterval = int.MaxValue, EvalIters = 1, WarmupIters = 0, LearningRate = 5e-4,
                 Device = parse.GetValue(device)!, Dtype = parse.GetValue(dtype)!, WriteMetrics = false,
                 UseScaledDotProductAttention = !parse.GetValue(explicitAttention),

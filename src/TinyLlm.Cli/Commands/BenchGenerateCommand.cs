@@ -16,12 +16,7 @@ internal static class BenchGenerateCommand
 {
     public static Command Create()
     {
-        var dim = new Option<int>("--dim") { Description = "Model width.", DefaultValueFactory = _ => 288 };
-        var layers = new Option<int>("--n-layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 8 };
-        var heads = new Option<int>("--n-heads") { Description = "Query heads.", DefaultValueFactory = _ => 8 };
-        var kvHeads = new Option<int>("--n-kv-heads") { Description = "Key/value heads.", DefaultValueFactory = _ => 4 };
-        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size.", DefaultValueFactory = _ => 4096 };
-        var seqLen = new Option<int>("--seq-len") { Description = "Context length.", DefaultValueFactory = _ => 256 };
+        var shape = new BenchModelShape();
         var tokens = new Option<int>("--tokens") { Description = "Positions to decode (BOS first), at most --seq-len.", DefaultValueFactory = _ => 256 };
         var mode = new Option<string>("--mode") { Description = "cached (TinyLlm's engine, KV cache) or uncached (the tutorial's loop: the whole sequence through the TorchSharp model at every step).", DefaultValueFactory = _ => "cached" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (uncached mode).", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -29,18 +24,15 @@ internal static class BenchGenerateCommand
         var repeats = new Option<int>("--repeats") { Description = "Measured runs; the fastest is reported.", DefaultValueFactory = _ => 3 };
 
         var command = new Command("generate", "Measure batch-1 greedy decoding tokens/s and peak memory of a random model; prints one JSON line.");
-        foreach (var o in new Option[] { dim, layers, heads, kvHeads, vocab, seqLen, tokens, mode, threads, modelOut, repeats })
+        shape.AddTo(command);
+        foreach (var o in new Option[] { tokens, mode, threads, modelOut, repeats })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             string m = parse.GetValue(mode)!;
             if (m is not ("cached" or "uncached")) throw new ArgumentException($"--mode must be cached or uncached; it was '{m}'.");
             int n = parse.GetValue(tokens);
-            var config = new LlamaConfig
-            {
-                Dim = parse.GetValue(dim), NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads), NKvHeads = parse.GetValue(kvHeads),
-                VocabSize = parse.GetValue(vocab), MaxSeqLen = parse.GetValue(seqLen),
-            };
+            var config = shape.Read(parse);
             if (n < 1 || n > config.MaxSeqLen) throw new ArgumentException($"--tokens must be between 1 and --seq-len ({config.MaxSeqLen}); it was {n}.");
             torch.set_num_threads(parse.GetValue(threads));
             torch.manual_seed(1337);
