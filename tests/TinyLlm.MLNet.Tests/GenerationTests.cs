@@ -172,6 +172,30 @@ public sealed class GenerationTests
     }
 
     [TestMethod]
+    public void ABatchGivesTheSameStoriesAsOneAtATime()
+    {
+        // Prompts of different lengths advance together; sequence i uses seed + i, as generated alone.
+        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 48, scale: 3f);
+        var generator = new TextGenerator(weights, _tokenizer);
+        string[] prompts = ["Tom had a ball.", "Once upon a time, there was a little girl named Lily who", "Tom had a ball."];
+        var options = new SamplingOptions { Seed = 21, MaxNewTokens = 60, TopK = 40 };
+        var streamed = new string[3];
+        var batch = generator.GenerateBatch(prompts, options, (i, piece) => streamed[i] += piece);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var one = options.Clone();
+            one.Seed = 21 + (ulong)i;
+            var alone = generator.Generate(prompts[i], one);
+            CollectionAssert.AreEqual(alone.TokenIds.ToArray(), batch[i].TokenIds.ToArray(), $"sequence {i}");
+            Assert.AreEqual(alone.Text, batch[i].Text);
+            Assert.AreEqual(batch[i].Text, streamed[i] ?? "");
+        }
+        Assert.AreNotEqual(batch[0].Text, batch[2].Text, "same prompt, different seeds");
+        Assert.IsTrue(batch.Any(r => r.TokenIds.Count + r.PromptTokens > 48) || batch.All(r => r.StoppedAtEndOfText),
+            "the check should include a sequence that outgrows the 48-token context");
+    }
+
+    [TestMethod]
     public void ByteFallbackPiecesAreHeldBackUntilTheyFormACharacter()
     {
         // "é" is U+00E9, UTF-8 C3 A9; byte pieces <0xNN> have ids 3 + NN.
@@ -222,6 +246,7 @@ public sealed class GenerationTests
             [new StoryPrompt { Text = "Tom had a ball." }, new StoryPrompt { Text = "Tom had a ball." }])), reuseRowObject: false).ToArray();
         Assert.AreEqual(first, rows[0].Completion);
         Assert.AreEqual(second, rows[1].Completion);
+        CollectionAssert.AreEqual(new[] { first, second }, transformer.GenerateBatch(["Tom had a ball.", "Tom had a ball."]).ToArray());
         Assert.AreEqual(first, _tokenizer.Decode(_tokenizer.Encode("Tom had a ball.").Concat(rows[0].Ids)).Substring("Tom had a ball.".Length));
     }
 

@@ -14,12 +14,12 @@ internal static class GenerateCommand
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0) or a Hugging Face Llama folder. Default: out/ckpt.bin unless --model is given." };
         var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with." };
         var model = new Option<FileInfo?>("--model") { Description = "An ML.NET model zip saved by the TinyLlm pipeline (holds weights and tokenizer)." };
-        var samples = new Option<int>("--num-samples") { Description = "How many stories to generate.", DefaultValueFactory = _ => 1 };
+        var samples = new Option<int>("--num-samples") { Description = "How many stories to generate (several are generated as one batch).", DefaultValueFactory = _ => 1 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per story (at least 1).", DefaultValueFactory = _ => 256 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy; higher is more random.", DefaultValueFactory = _ => 1.0f };
         var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (at least 1; the vocabulary size keeps all).", DefaultValueFactory = _ => 300 };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold in (0, 1]; 1 = off.", DefaultValueFactory = _ => 1.0f };
-        var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i uses seed + i).", DefaultValueFactory = _ => 1337 };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i of --num-samples uses seed + i).", DefaultValueFactory = _ => 1337 };
         var device = new Option<string>("--device") { Description = "auto or cpu: generation runs on TinyLlm's .NET CPU engine.", DefaultValueFactory = _ => "auto" };
 
         var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
@@ -44,16 +44,26 @@ internal static class GenerateCommand
 
             var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer));
             string start = ReadPrompt(parse.GetValue(prompt)!);
-            for (int i = 0; i < count; i++)
+            if (count == 1)
             {
-                var options = sampling.Clone();
-                options.Seed = sampling.Seed + (ulong)i;
+                // One story streams to the terminal as it is generated.
                 Console.Write(start);
-                var result = generator.Generate(start, options, piece => Console.Write(piece));
+                var result = generator.Generate(start, sampling, piece => Console.Write(piece));
                 Console.WriteLine();
                 Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s{(result.StoppedAtEndOfText ? ", end of story" : "")}]");
+                return 0;
+            }
+            // Several stories are generated together as one batch (story i with seed + i), then printed.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var results = generator.GenerateBatch(Enumerable.Repeat(start, count).ToArray(), sampling);
+            double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            for (int i = 0; i < count; i++)
+            {
+                Console.WriteLine(start + results[i].Text);
                 if (i < count - 1) Console.WriteLine("---------------");
             }
+            int total = results.Sum(r => r.TokenIds.Count);
+            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s]");
             return 0;
         });
         return command;

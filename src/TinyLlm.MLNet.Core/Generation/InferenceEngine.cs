@@ -5,110 +5,176 @@ using System.Runtime.Intrinsics;
 namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
-/// A pure .NET forward pass for one sequence, one token at a time, with a preallocated key/value cache: the
-/// counterpart of llama2.c's <c>forward</c> in <c>run.c</c>. It allocates nothing per token. Not thread-safe:
-/// one engine per concurrent sequence (they can share one <see cref="TransformerWeights"/>).
+/// A pure .NET forward pass, one token per sequence per call, with a preallocated key/value cache: the counterpart
+/// of llama2.c's <c>forward</c> in <c>run.c</c>. The engine holds <see cref="Slots"/> independent sequences; one
+/// call can advance several of them together (a batch), which reads each weight once for all of them. It
+/// allocates nothing per token. Not thread-safe: one engine per thread (engines can share one
+/// <see cref="TransformerWeights"/>).
 /// </summary>
 public sealed class InferenceEngine
 {
     private readonly TransformerWeights _w;
     private readonly ModelDimensions _p;
-    // Activations for the current position.
+    // Activations of the current position, (slot, width) each.
     private readonly float[] _x, _xb, _xb2, _hb, _hb2, _q, _att, _logits;
-    // (layer, seq_len, kv_dim) key and value cache.
+    // (slot, layer, seq_len, kv_dim) key and value cache.
     private readonly float[] _keyCache, _valueCache;
     // (seq_len, head_size / 2) rotary cos/sin tables.
     private readonly float[] _cos, _sin;
-    private readonly MatVec _matVec = new();
+    private readonly MatVec _matVec;
+    // Per-call offsets of the slots being run, into the activations and the cache.
+    private readonly int[] _dimOffsets, _hiddenOffsets, _cacheRows, _vocabOffsets, _slotOf, _posOf;
 
-    /// <summary>Creates an engine over <paramref name="weights"/>.</summary>
-    public InferenceEngine(TransformerWeights weights)
+    /// <summary>Creates an engine over <paramref name="weights"/> with room for <paramref name="slots"/> sequences.</summary>
+    public InferenceEngine(TransformerWeights weights, int slots = 1)
     {
         _w = weights ?? throw new ArgumentNullException(nameof(weights));
+        if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), $"An engine needs at least one sequence slot; got {slots}.");
         _p = weights.Dims;
+        Slots = slots;
         int d = _p.Dim;
-        _x = new float[d];
-        _xb = new float[d];
-        _xb2 = new float[d];
-        _hb = new float[_p.HiddenDim];
-        _hb2 = new float[_p.HiddenDim];
-        _q = new float[d];
+        _x = new float[slots * d];
+        _xb = new float[slots * d];
+        _xb2 = new float[slots * d];
+        _hb = new float[slots * _p.HiddenDim];
+        _hb2 = new float[slots * _p.HiddenDim];
+        _q = new float[slots * d];
         _att = new float[_p.NHeads * _p.SeqLen];
-        _logits = new float[_p.VocabSize];
-        _keyCache = new float[(long)_p.NLayers * _p.SeqLen * _p.KvDim];
-        _valueCache = new float[(long)_p.NLayers * _p.SeqLen * _p.KvDim];
+        _logits = new float[slots * _p.VocabSize];
+        long cache = checked((long)slots * _p.NLayers * _p.SeqLen * _p.KvDim);
+        _keyCache = new float[cache];
+        _valueCache = new float[cache];
         (_cos, _sin) = RotaryTables(_p);
+        _matVec = new MatVec(slots);
+        _dimOffsets = new int[slots];
+        _hiddenOffsets = new int[slots];
+        _cacheRows = new int[slots];
+        _vocabOffsets = new int[slots];
+        _slotOf = new int[slots];
+        _posOf = new int[slots];
     }
 
     /// <summary>The model's sizes.</summary>
     public ModelDimensions Dims => _p;
 
+    /// <summary>How many sequences the engine holds.</summary>
+    public int Slots { get; }
+
     /// <summary>
-    /// Runs token <paramref name="token"/> at position <paramref name="pos"/> (every earlier position must have
-    /// been run) and returns the logits for the next token. The span is overwritten by the next call.
+    /// Runs token <paramref name="token"/> at position <paramref name="pos"/> of the sequence in slot 0 (every
+    /// earlier position must have been run) and returns the logits for the next token. The span is overwritten
+    /// by the next call.
     /// </summary>
     public ReadOnlySpan<float> Forward(int token, int pos)
     {
-        if ((uint)token >= (uint)_p.VocabSize) throw new ArgumentOutOfRangeException(nameof(token), $"Token id {token} is outside the vocabulary [0, {_p.VocabSize}).");
-        if ((uint)pos >= (uint)_p.SeqLen) throw new ArgumentOutOfRangeException(nameof(pos), $"Position {pos} is outside the context [0, {_p.SeqLen}).");
-        int d = _p.Dim, kvDim = _p.KvDim, hidden = _p.HiddenDim, hs = _p.HeadSize;
+        Forward([0], [token], [pos]);
+        return new ReadOnlySpan<float>(_logits, 0, _p.VocabSize);
+    }
 
-        Array.Copy(_w.TokenEmbedding, (long)token * d, _x, 0, d);
+    /// <summary>
+    /// Runs, for each i, token <c>tokens[i]</c> at position <c>positions[i]</c> of the sequence in slot
+    /// <c>slots[i]</c> (distinct slots), all in one pass over the weights.
+    /// </summary>
+    public void Forward(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
+    {
+        int n = slots.Length;
+        if (n == 0 || n > Slots || tokens.Length != n || positions.Length != n)
+            throw new ArgumentException($"Forward takes 1 to {Slots} (slot, token, position) triples of equal length; got {slots.Length}, {tokens.Length}, {positions.Length}.");
+        int d = _p.Dim, kvDim = _p.KvDim, hidden = _p.HiddenDim;
+        for (int i = 0; i < n; i++)
+        {
+            int slot = slots[i], token = tokens[i], pos = positions[i];
+            if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slots), $"Slot {slot} is outside [0, {Slots}).");
+            if ((uint)token >= (uint)_p.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {token} is outside the vocabulary [0, {_p.VocabSize}).");
+            if ((uint)pos >= (uint)_p.SeqLen) throw new ArgumentOutOfRangeException(nameof(positions), $"Position {pos} is outside the context [0, {_p.SeqLen}).");
+            _slotOf[i] = slot;
+            _posOf[i] = pos;
+            _dimOffsets[i] = slot * d;
+            _hiddenOffsets[i] = slot * hidden;
+            _vocabOffsets[i] = slot * _p.VocabSize;
+            Array.Copy(_w.TokenEmbedding, (long)token * d, _x, slot * d, d);
+        }
+        var dims = new ReadOnlySpan<int>(_dimOffsets, 0, n);
+        var hiddens = new ReadOnlySpan<int>(_hiddenOffsets, 0, n);
 
         for (int l = 0; l < _p.NLayers; l++)
         {
-            // attention: rmsnorm, then q, k, v; k and v go straight into this position's cache slot
-            RmsNorm(_xb, _x, _w.AttentionNorm, l * d, _p.NormEps);
-            int cacheRow = checked((l * _p.SeqLen + pos) * kvDim);
-            _matVec.Begin(_xb, d);
-            _matVec.Add(_q, _w.Wq, (long)l * d * d, d);
-            _matVec.Add(_keyCache, _w.Wk, (long)l * kvDim * d, kvDim, yOffset: cacheRow);
-            _matVec.Add(_valueCache, _w.Wv, (long)l * kvDim * d, kvDim, yOffset: cacheRow);
+            // attention: rmsnorm, then q, k, v; k and v go straight into this position's cache row
+            for (int i = 0; i < n; i++)
+            {
+                RmsNorm(Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.AttentionNorm, l * d, d), _p.NormEps);
+                _cacheRows[i] = checked(((_slotOf[i] * _p.NLayers + l) * _p.SeqLen + _posOf[i]) * kvDim);
+            }
+            var cacheRows = new ReadOnlySpan<int>(_cacheRows, 0, n);
+            _matVec.Begin(_xb, d, dims);
+            _matVec.Add(_q, _w.Wq, (long)l * d * d, d, dims);
+            _matVec.Add(_keyCache, _w.Wk, (long)l * kvDim * d, kvDim, cacheRows);
+            _matVec.Add(_valueCache, _w.Wv, (long)l * kvDim * d, kvDim, cacheRows);
             _matVec.Run();
 
-            // RoPE: rotate each interleaved pair (x[2i], x[2i+1]) of every head of q and of k
-            Rotate(_q, 0, d, pos);
-            Rotate(_keyCache, cacheRow, kvDim, pos);
+            for (int i = 0; i < n; i++)
+            {
+                // RoPE: rotate each interleaved pair (x[2i], x[2i+1]) of every head of q and of k
+                Rotate(_q, _dimOffsets[i], d, _posOf[i]);
+                Rotate(_keyCache, _cacheRows[i], kvDim, _posOf[i]);
+                Attend(_slotOf[i], l, _posOf[i]);
+            }
 
-            Attend(l, pos);
-
-            _matVec.Multiply(_xb2, _w.Wo, (long)l * d * d, _xb, d, d);
-            TensorPrimitives.Add(_x, _xb2, _x); // residual
+            _matVec.Begin(_xb, d, dims);
+            _matVec.Add(_xb2, _w.Wo, (long)l * d * d, d, dims);
+            _matVec.Run();
+            for (int i = 0; i < n; i++)
+                TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb2, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
 
             // feed-forward: w2(silu(w1 x) * w3 x)
-            RmsNorm(_xb, _x, _w.FfnNorm, l * d, _p.NormEps);
-            _matVec.Begin(_xb, d);
-            _matVec.Add(_hb, _w.W1, (long)l * hidden * d, hidden);
-            _matVec.Add(_hb2, _w.W3, (long)l * hidden * d, hidden);
+            for (int i = 0; i < n; i++)
+                RmsNorm(Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.FfnNorm, l * d, d), _p.NormEps);
+            _matVec.Begin(_xb, d, dims);
+            _matVec.Add(_hb, _w.W1, (long)l * hidden * d, hidden, hiddens);
+            _matVec.Add(_hb2, _w.W3, (long)l * hidden * d, hidden, hiddens);
             _matVec.Run();
-            Silu(_hb);
-            TensorPrimitives.Multiply(_hb, _hb2, _hb);
-            _matVec.Multiply(_xb, _w.W2, (long)l * d * hidden, _hb, d, hidden);
-            TensorPrimitives.Add(_x, _xb, _x); // residual
+            for (int i = 0; i < n; i++)
+            {
+                var h1 = Slice(_hb, _hiddenOffsets[i], hidden);
+                Silu(h1);
+                TensorPrimitives.Multiply(h1, Slice(_hb2, _hiddenOffsets[i], hidden), h1);
+            }
+            _matVec.Begin(_hb, hidden, hiddens);
+            _matVec.Add(_xb, _w.W2, (long)l * d * hidden, d, dims);
+            _matVec.Run();
+            for (int i = 0; i < n; i++)
+                TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
         }
 
-        RmsNorm(_x, _x, _w.FinalNorm, 0, _p.NormEps);
-        _matVec.Multiply(_logits, _w.Classifier, 0, _x, _p.VocabSize, d);
-        return _logits;
+        for (int i = 0; i < n; i++)
+            RmsNorm(Slice(_x, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.FinalNorm, 0, d), _p.NormEps);
+        _matVec.Begin(_x, d, dims);
+        _matVec.Add(_logits, _w.Classifier, 0, _p.VocabSize, new ReadOnlySpan<int>(_vocabOffsets, 0, n));
+        _matVec.Run();
     }
 
-    // Multi-head attention of this position's queries over cached positions 0..pos; result in _xb.
-    private void Attend(int layer, int pos)
+    /// <summary>The logits computed for <paramref name="slot"/> by the last <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> that ran it.</summary>
+    public ReadOnlySpan<float> Logits(int slot) => new(_logits, slot * _p.VocabSize, _p.VocabSize);
+
+    private static Span<float> Slice(float[] a, int offset, int length) => new(a, offset, length);
+
+    // Multi-head attention of the slot's queries at this position over its cached positions 0..pos; result in _xb.
+    private void Attend(int slot, int layer, int pos)
     {
-        int hs = _p.HeadSize, kvDim = _p.KvDim, groups = _p.NHeads / _p.NKvHeads;
+        int hs = _p.HeadSize, kvDim = _p.KvDim, groups = _p.NHeads / _p.NKvHeads, d = _p.Dim;
         float scale = 1f / MathF.Sqrt(hs);
-        int layerBase = layer * _p.SeqLen * kvDim;
+        int layerBase = (slot * _p.NLayers + layer) * _p.SeqLen * kvDim;
         for (int h = 0; h < _p.NHeads; h++)
         {
-            ref float q = ref _q[h * hs];
+            ref float q = ref _q[slot * d + h * hs];
             var att = new Span<float>(_att, h * _p.SeqLen, pos + 1);
             int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
             // Head vectors are short (tens of floats): inlined loops, not a library call per position.
             for (int t = 0; t <= pos; t++)
                 att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
             TensorPrimitives.SoftMax(att, att);
-            ref float xb = ref _xb[h * hs];
-            new Span<float>(_xb, h * hs, hs).Clear();
+            ref float xb = ref _xb[slot * d + h * hs];
+            new Span<float>(_xb, slot * d + h * hs, hs).Clear();
             for (int t = 0; t <= pos; t++)
                 HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
         }
@@ -158,15 +224,15 @@ public sealed class InferenceEngine
         }
     }
 
-    private static void RmsNorm(float[] output, float[] x, float[] weight, int weightOffset, float eps)
+    private static void RmsNorm(Span<float> output, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps)
     {
         float meanSquare = TensorPrimitives.SumOfSquares(x) / x.Length;
         float inv = 1f / MathF.Sqrt(meanSquare + eps);
         TensorPrimitives.Multiply(x, inv, output);
-        TensorPrimitives.Multiply(output, new ReadOnlySpan<float>(weight, weightOffset, x.Length), output);
+        TensorPrimitives.Multiply(output, weight, output);
     }
 
-    private static void Silu(float[] v)
+    private static void Silu(Span<float> v)
     {
         for (int i = 0; i < v.Length; i++) v[i] /= 1f + MathF.Exp(-v[i]);
     }

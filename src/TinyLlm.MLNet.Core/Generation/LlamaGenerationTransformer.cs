@@ -15,7 +15,8 @@ namespace TinyLlm.MLNet.Generation;
 /// <remarks>
 /// Lazy over its input: a story is generated when a cursor asks for the completion of its row. Each cursor (and
 /// each <c>PredictionEngine</c>) owns its engine and key/value cache, so, as everywhere in ML.NET, use one
-/// <c>PredictionEngine</c> per thread; the weights are shared and read-only.
+/// <c>PredictionEngine</c> per thread; the weights are shared and read-only. To score many prompts at once as
+/// one batch (one pass over the weights per step for all of them), call <see cref="GenerateBatch"/>.
 /// </remarks>
 [TinyLlmLoadable("TinyLlmLlamaGeneration", "TLLMGENR", 1)]
 public sealed class LlamaGenerationTransformer : RowMappingTransformer
@@ -44,6 +45,14 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
 
     /// <summary>The SentencePiece <c>.model</c> bytes of the tokenizer.</summary>
     public ReadOnlyMemory<byte> TokenizerModel => _tokenizerModel;
+
+    /// <summary>
+    /// Completes <paramref name="prompts"/> together as one batch with this transformer's sampling options: the
+    /// i-th prompt uses <c>Seed + i</c>, exactly what the i-th row of <see cref="ITransformer.Transform"/> gives.
+    /// </summary>
+    public IReadOnlyList<string> GenerateBatch(IReadOnlyList<string> prompts) =>
+        Generator.GenerateBatch(prompts, _options.Sampling)
+            .Select((r, i) => _options.IncludePromptInCompletion ? prompts[i] + r.Text : r.Text).ToArray();
 
     /// <summary>A transformer with the same model and other options (e.g. another temperature or seed).</summary>
     public LlamaGenerationTransformer WithOptions(LlamaGenerationOptions options) =>

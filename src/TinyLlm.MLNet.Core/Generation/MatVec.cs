@@ -15,47 +15,55 @@ internal sealed class MatVec
     private const long ParallelThreshold = 1 << 15;
     private const int MaxSegments = 3;
 
-    // The products of one call: y_i[yOffset_i ..] = W_i[offset_i ..] x for i < _count, split by rows across
-    // cores as one job, so q/k/v (and w1/w3) cost one synchronisation instead of three (two).
+    // The products of one call: y_i[yOffset_i,b ..] = W_i[offset_i ..] x_b for every product i < _count and every
+    // input b < _batch, split by rows across cores as one job, so q/k/v (and w1/w3) cost one synchronisation, and
+    // each slice of weights, once read, serves every input of the batch from the cache.
     private readonly float[][] _y = new float[MaxSegments][];
     private readonly float[][] _w = new float[MaxSegments][];
     private readonly long[] _offset = new long[MaxSegments];
     private readonly int[] _rows = new int[MaxSegments];
-    private readonly int[] _yOffset = new int[MaxSegments];
+    private readonly int[][] _yOffsets;
+    private readonly int[] _xOffsets;
     private float[] _x = [];
-    private int _cols, _count, _totalRows;
+    private int _cols, _count, _totalRows, _batch;
     private readonly Action<int, int> _part;
 
-    public MatVec()
+    /// <summary>Creates a product over batches of up to <paramref name="maxBatch"/> inputs.</summary>
+    public MatVec(int maxBatch = 1)
     {
+        _xOffsets = new int[maxBatch];
+        _yOffsets = new int[MaxSegments][];
+        for (int i = 0; i < MaxSegments; i++) _yOffsets[i] = new int[maxBatch];
         _part = RunPart;
     }
 
-    /// <summary>y[yOffset ..) = W[offset .. offset + rows*cols) x.</summary>
+    /// <summary>y[yOffset ..) = W[offset .. offset + rows*cols) x, for one input.</summary>
     public void Multiply(float[] y, float[] w, long offset, float[] x, int rows, int cols, int yOffset = 0)
     {
-        Begin(x, cols);
-        Add(y, w, offset, rows, yOffset);
+        Begin(x, cols, [0]);
+        Add(y, w, offset, rows, [yOffset]);
         Run();
     }
 
-    /// <summary>Starts a fused call over input <paramref name="x"/> of length <paramref name="cols"/>.</summary>
-    public void Begin(float[] x, int cols)
+    /// <summary>Starts a fused call over the inputs <c>x[xOffsets[b] ..]</c>, each of length <paramref name="cols"/>.</summary>
+    public void Begin(float[] x, int cols, ReadOnlySpan<int> xOffsets)
     {
         _x = x;
         _cols = cols;
+        _batch = xOffsets.Length;
+        xOffsets.CopyTo(_xOffsets);
         _count = 0;
         _totalRows = 0;
     }
 
-    /// <summary>Adds one product to the call.</summary>
-    public void Add(float[] y, float[] w, long offset, int rows, int yOffset = 0)
+    /// <summary>Adds one product to the call: input b's result goes to <c>y[yOffsets[b] ..]</c>.</summary>
+    public void Add(float[] y, float[] w, long offset, int rows, ReadOnlySpan<int> yOffsets)
     {
         _y[_count] = y;
         _w[_count] = w;
         _offset[_count] = offset;
         _rows[_count] = rows;
-        _yOffset[_count] = yOffset;
+        yOffsets[.._batch].CopyTo(_yOffsets[_count]);
         _count++;
         _totalRows += rows;
     }
@@ -63,12 +71,12 @@ internal sealed class MatVec
     /// <summary>Computes every added product.</summary>
     public void Run()
     {
-        if ((long)_totalRows * _cols < ParallelThreshold) RunPart(0, 1);
+        if ((long)_totalRows * _cols * _batch < ParallelThreshold) RunPart(0, 1);
         else RowWorkers.Shared.Run(_part, RowWorkers.Shared.SuggestedChunks);
     }
 
     // Part p of n takes a contiguous slice of the concatenated rows of all products (a multiple of 4 rows,
-    // the kernel's block).
+    // the kernel's block), for every input of the batch.
     private void RunPart(int part, int parts)
     {
         int block = ((_totalRows + parts - 1) / parts + 3) / 4 * 4;
@@ -79,14 +87,15 @@ internal sealed class MatVec
             int last = first + _rows[i];
             int from = Math.Max(start, first), to = Math.Min(end, last);
             if (from < to)
-                Rows(_y[i], _w[i], _offset[i], _x, _cols, _yOffset[i], from - first, to - first);
+                for (int b = 0; b < _batch; b++)
+                    Rows(_y[i], _w[i], _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], from - first, to - first);
             first = last;
         }
     }
 
-    private static void Rows(float[] y, float[] w, long offset, float[] x, int cols, int yOffset, int start, int end)
+    private static void Rows(float[] y, float[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
-        var xs = new ReadOnlySpan<float>(x, 0, cols);
+        var xs = new ReadOnlySpan<float>(x, xOffset, cols);
         ref float x0 = ref MemoryMarshal.GetReference(xs);
         int r = start;
         if (Vector512.IsHardwareAccelerated && cols % Vector512<float>.Count == 0)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
@@ -49,55 +50,130 @@ public sealed class TextGenerator
         InferenceEngine? engine = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
+        return GenerateBatch([prompt], options, onText is null ? null : (_, piece) => onText(piece), engine, cancellationToken)[0];
+    }
+
+    /// <summary>
+    /// Generates a continuation of each of <paramref name="prompts"/> together, as one batch: every step advances
+    /// all unfinished sequences in one pass over the weights (faster than one after the other). Sequence i is
+    /// sampled with seed <c>options.Seed + i</c>.
+    /// </summary>
+    /// <param name="prompts">The starts of the stories (the same prompt may repeat, for several samples).</param>
+    /// <param name="options">Sampling options (validated).</param>
+    /// <param name="onText">Called with (sequence index, new piece of text) as pieces complete.</param>
+    /// <param name="engine">An engine with at least as many slots as prompts to reuse; one is created if null.</param>
+    /// <param name="cancellationToken">Stops generation between tokens.</param>
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<string> prompts, SamplingOptions options,
+        Action<int, string>? onText = null, InferenceEngine? engine = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        int n = prompts.Count;
+        if (n == 0) return [];
         var clock = Stopwatch.StartNew();
-        engine ??= new InferenceEngine(_weights);
-        var sampler = new Sampler(_weights.Dims.VocabSize, options);
-        int[] promptIds = EncodePrompt(prompt);
-        var context = new List<int>(promptIds);
-        var generated = new List<int>(options.MaxNewTokens);
-        var stream = new IncrementalDecoder(_tokenizer, promptIds);
+        if (engine is null || engine.Slots < n) engine = new InferenceEngine(_weights, n);
         int seqLen = _weights.Dims.SeqLen;
-
-        ReadOnlySpan<float> logits = default;
-        for (int pos = 0; pos < promptIds.Length; pos++)
-            logits = engine.Forward(promptIds[pos], pos);
-        int position = promptIds.Length;
-
-        bool ended = false;
-        while (generated.Count < options.MaxNewTokens && !cancellationToken.IsCancellationRequested)
+        var seqs = new Sequence[n];
+        for (int i = 0; i < n; i++)
         {
-            int next = sampler.Sample(logits);
-            if (next == _tokenizer.EosId || next == _tokenizer.BosId)
-            {
-                ended = true;
-                break;
-            }
-            generated.Add(next);
-            context.Add(next);
-            string piece = stream.Append(next);
-            if (piece.Length > 0) onText?.Invoke(piece);
-            if (generated.Count == options.MaxNewTokens) break;
-
-            if (position == seqLen)
-            {
-                // The context is full. Like the reference, condition on the most recent tokens only: refill the
-                // cache with the last half of the context (a sliding window that moves by half a context at a
-                // time, so its cost stays linear).
-                int keep = seqLen / 2;
-                for (int pos = 0; pos < keep; pos++)
-                    logits = engine.Forward(context[context.Count - keep + pos], pos);
-                position = keep;
-            }
-            else
-            {
-                logits = engine.Forward(next, position++);
-            }
+            var sampling = options.Clone();
+            sampling.Seed = options.Seed + (ulong)i;
+            int[] ids = EncodePrompt(prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null."));
+            seqs[i] = new Sequence(ids, new Sampler(_weights.Dims.VocabSize, sampling), new IncrementalDecoder(_tokenizer, ids), options.MaxNewTokens);
         }
-        string rest = stream.Flush();
-        if (rest.Length > 0) onText?.Invoke(rest);
+
+        // The prompts, position by position, as a batch of the sequences whose prompt reaches that far.
+        var slots = new List<int>(n);
+        var tokens = new List<int>(n);
+        var positions = new List<int>(n);
+        for (int pos = 0; pos < seqs.Max(q => q.Prompt.Length); pos++)
+        {
+            Clear(slots, tokens, positions);
+            for (int i = 0; i < n; i++)
+                if (pos < seqs[i].Prompt.Length) Add(slots, tokens, positions, i, seqs[i].Prompt[pos], pos);
+            Run(engine, slots, tokens, positions);
+        }
+        for (int i = 0; i < n; i++) seqs[i].Position = seqs[i].Prompt.Length;
+
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Clear(slots, tokens, positions);
+            for (int i = 0; i < n; i++)
+            {
+                var q = seqs[i];
+                if (q.Done) continue;
+                int next = q.Sampler.Sample(engine.Logits(i));
+                if (next == _tokenizer.EosId || next == _tokenizer.BosId)
+                {
+                    q.Done = q.Ended = true;
+                    continue;
+                }
+                q.Generated.Add(next);
+                q.Context.Add(next);
+                string piece = q.Decoder.Append(next);
+                if (piece.Length > 0) onText?.Invoke(i, piece);
+                if (q.Generated.Count == options.MaxNewTokens)
+                {
+                    q.Done = true;
+                    continue;
+                }
+                if (q.Position == seqLen)
+                {
+                    // The context is full. Like the reference, condition on the most recent tokens only: refill this
+                    // sequence's cache with the last half of its context (a sliding window that moves by half a
+                    // context at a time, so its cost stays linear).
+                    int keep = seqLen / 2;
+                    for (int pos = 0; pos < keep; pos++)
+                        engine.Forward([i], [q.Context[q.Context.Count - keep + pos]], [pos]);
+                    q.Position = keep;
+                    continue;
+                }
+                Add(slots, tokens, positions, i, next, q.Position++);
+            }
+            if (seqs.All(q => q.Done)) break;
+            if (slots.Count > 0) Run(engine, slots, tokens, positions);
+        }
+
         double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        return new GenerationResult(stream.Text, generated, promptIds.Length, ended, generated.Count / seconds);
+        var results = new GenerationResult[n];
+        for (int i = 0; i < n; i++)
+        {
+            var q = seqs[i];
+            string rest = q.Decoder.Flush();
+            if (rest.Length > 0) onText?.Invoke(i, rest);
+            results[i] = new GenerationResult(q.Decoder.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds);
+        }
+        return results;
+    }
+
+    private static void Clear(List<int> slots, List<int> tokens, List<int> positions)
+    {
+        slots.Clear();
+        tokens.Clear();
+        positions.Clear();
+    }
+
+    private static void Add(List<int> slots, List<int> tokens, List<int> positions, int slot, int token, int position)
+    {
+        slots.Add(slot);
+        tokens.Add(token);
+        positions.Add(position);
+    }
+
+    private static void Run(InferenceEngine engine, List<int> slots, List<int> tokens, List<int> positions) =>
+        engine.Forward(CollectionsMarshal.AsSpan(slots), CollectionsMarshal.AsSpan(tokens), CollectionsMarshal.AsSpan(positions));
+
+    /// <summary>The state of one sequence of a batch.</summary>
+    private sealed class Sequence(int[] prompt, Sampler sampler, IncrementalDecoder decoder, int budget)
+    {
+        public int[] Prompt { get; } = prompt;
+        public Sampler Sampler { get; } = sampler;
+        public IncrementalDecoder Decoder { get; } = decoder;
+        public List<int> Context { get; } = new(prompt);
+        public List<int> Generated { get; } = new(budget);
+        public int Position { get; set; }
+        public bool Done { get; set; }
+        public bool Ended { get; set; }
     }
 }
