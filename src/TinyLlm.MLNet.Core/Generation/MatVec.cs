@@ -108,7 +108,23 @@ internal sealed class MatVec
                 ref float w2 = ref Unsafe.Add(ref w1, cols);
                 ref float w3 = ref Unsafe.Add(ref w2, cols);
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (nuint i = 0; i < (nuint)cols; i += (nuint)Vector512<float>.Count)
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                nuint i = 0, n = (nuint)cols, step = (nuint)Vector512<float>.Count;
+                // Two accumulators per row: eight independent FMA chains hide the FMA latency.
+                for (; i + 2 * step <= n; i += 2 * step)
+                {
+                    var xv = Vector512.LoadUnsafe(ref x0, i);
+                    var xw = Vector512.LoadUnsafe(ref x0, i + step);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, i), xv, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w1, i), xv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w2, i), xv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w3, i), xv, a3);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, i + step), xw, b0);
+                    b1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w1, i + step), xw, b1);
+                    b2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w2, i + step), xw, b2);
+                    b3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w3, i + step), xw, b3);
+                }
+                for (; i < n; i += step)
                 {
                     var xv = Vector512.LoadUnsafe(ref x0, i);
                     a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, i), xv, a0);
@@ -116,10 +132,10 @@ internal sealed class MatVec
                     a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w2, i), xv, a2);
                     a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w3, i), xv, a3);
                 }
-                y[yOffset + r] = Vector512.Sum(a0);
-                y[yOffset + r + 1] = Vector512.Sum(a1);
-                y[yOffset + r + 2] = Vector512.Sum(a2);
-                y[yOffset + r + 3] = Vector512.Sum(a3);
+                y[yOffset + r] = Vector512.Sum(a0 + b0);
+                y[yOffset + r + 1] = Vector512.Sum(a1 + b1);
+                y[yOffset + r + 2] = Vector512.Sum(a2 + b2);
+                y[yOffset + r + 3] = Vector512.Sum(a3 + b3);
             }
         }
         else if (Vector256.IsHardwareAccelerated && cols % Vector256<float>.Count == 0)
