@@ -15,20 +15,14 @@ namespace TinyLlm.MLNet.Data;
 /// </remarks>
 internal sealed class JsonShardReader : IStoryFileReader
 {
-    private const int InitialBufferSize = 64 * 1024;
-
     private enum Expect { ArrayStart, ArrayItem, Property, StoryValue, OtherValue, NestedEnd, Done }
 
     private readonly string _path;
-    private readonly Stream _stream;
-    private byte[] _buffer = new byte[InitialBufferSize];
-    private int _start;            // first unread byte in _buffer
-    private int _end;              // one past the last valid byte in _buffer
-    private long _bufferOffset;    // file offset of _buffer[0]
-    private bool _endOfFile;
+    private readonly FileByteWindow _file;
+    private readonly FileByteWindow.DroppedBytes _countLines;
     private JsonReaderState _state;
-    private long _linesBefore;     // newlines before _bufferOffset
-    private long _lineStart;       // file offset where the line holding _bufferOffset starts
+    private long _linesBefore;     // newlines before the buffer's first byte
+    private long _lineStart;       // file offset where the line holding the buffer's first byte starts
 
     private Expect _expect = Expect.ArrayStart;
     private int _nestedDepth;      // depth of the object/array being skipped
@@ -40,10 +34,9 @@ internal sealed class JsonShardReader : IStoryFileReader
     public JsonShardReader(string path)
     {
         _path = path;
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        Refill();
-        // Utf8JsonReader rejects a byte order mark; tolerate one as other JSON tools do.
-        if (_end >= 3 && _buffer[0] == 0xEF && _buffer[1] == 0xBB && _buffer[2] == 0xBF) _start = 3;
+        // Utf8JsonReader rejects a byte order mark; the window skips one, as other JSON tools do.
+        _file = new FileByteWindow(path);
+        _countLines = CountLines;
     }
 
     public bool TryReadNext(bool decode, out string? story)
@@ -51,7 +44,7 @@ internal sealed class JsonShardReader : IStoryFileReader
         story = null;
         while (_expect != Expect.Done)
         {
-            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _endOfFile, _state);
+            var reader = new Utf8JsonReader(_file.Unread, _file.EndOfFile, _state);
             bool found = false;
             try
             {
@@ -62,7 +55,7 @@ internal sealed class JsonShardReader : IStoryFileReader
             {
                 throw Malformed(e);
             }
-            _start += (int)reader.BytesConsumed;
+            _file.Advance((int)reader.BytesConsumed);
             _state = reader.CurrentState;
             if (found)
             {
@@ -71,10 +64,10 @@ internal sealed class JsonShardReader : IStoryFileReader
                 return true;
             }
             if (_expect == Expect.Done) break;
-            if (_endOfFile)
+            if (_file.EndOfFile)
                 throw new InvalidDataException(
-                    $"'{_path}' ends at byte offset {_bufferOffset + _end} before its JSON array is closed; the file looks truncated.");
-            Refill();
+                    $"'{_path}' ends at byte offset {_file.ReadPosition} before its JSON array is closed; the file looks truncated.");
+            _file.Refill(_countLines);
         }
         return false;
     }
@@ -170,7 +163,7 @@ internal sealed class JsonShardReader : IStoryFileReader
         }
     }
 
-    private long Offset(ref Utf8JsonReader reader) => _bufferOffset + _start + reader.TokenStartIndex;
+    private long Offset(ref Utf8JsonReader reader) => _file.Position + reader.TokenStartIndex;
 
     private InvalidDataException Malformed(JsonException e)
     {
@@ -178,11 +171,12 @@ internal sealed class JsonShardReader : IStoryFileReader
         // refills); turn them into a file offset using the line starts we counted while discarding bytes.
         long line = e.LineNumber ?? 0;
         long lineStart = _lineStart;
-        for (int i = 0; i < _end && line > _linesBefore; i++)
+        var buffered = _file.Buffered;
+        for (int i = 0; i < buffered.Length && line > _linesBefore; i++)
         {
-            if (_buffer[i] != (byte)'\n') continue;
+            if (buffered[i] != (byte)'\n') continue;
             line--;
-            lineStart = _bufferOffset + i + 1;
+            lineStart = _file.BufferOffset + i + 1;
         }
         long offset = lineStart + (e.BytePositionInLine ?? 0);
         string reason = e.Message;
@@ -202,29 +196,14 @@ internal sealed class JsonShardReader : IStoryFileReader
         _ => type.ToString(),
     };
 
-    /// <summary>Keeps the unread bytes, grows the buffer if one token fills it, and reads more of the file.</summary>
-    private void Refill()
+    // Remembers where lines start in the bytes a refill drops, for error offsets (a vectorised count, cheap).
+    private void CountLines(ReadOnlySpan<byte> dropped, long fileOffset)
     {
-        if (_start > 0)
-        {
-            // Remember where lines start in the bytes we drop, for error offsets (a vectorised count, cheap).
-            var dropped = _buffer.AsSpan(0, _start);
-            int newlines = dropped.Count((byte)'\n');
-            if (newlines > 0)
-            {
-                _linesBefore += newlines;
-                _lineStart = _bufferOffset + dropped.LastIndexOf((byte)'\n') + 1;
-            }
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _bufferOffset += _start;
-            _end -= _start;
-            _start = 0;
-        }
-        if (_end == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
-        int read = _stream.Read(_buffer, _end, _buffer.Length - _end);
-        if (read == 0) _endOfFile = true;
-        _end += read;
+        int newlines = dropped.Count((byte)'\n');
+        if (newlines == 0) return;
+        _linesBefore += newlines;
+        _lineStart = fileOffset + dropped.LastIndexOf((byte)'\n') + 1;
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _file.Dispose();
 }

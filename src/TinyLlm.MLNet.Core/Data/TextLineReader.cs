@@ -7,23 +7,14 @@ namespace TinyLlm.MLNet.Data;
 /// </summary>
 internal sealed class TextLineReader : IStoryFileReader
 {
-    private const int InitialBufferSize = 64 * 1024;
-
     private readonly string _path;
-    private readonly Stream _stream;
-    private byte[] _buffer = new byte[InitialBufferSize];
-    private int _start;
-    private int _end;
-    private long _bufferOffset;
-    private bool _endOfFile;
+    private readonly FileByteWindow _file;
     private long _lineNumber;
 
     public TextLineReader(string path)
     {
         _path = path;
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        Refill();
-        if (_end >= 3 && _buffer[0] == 0xEF && _buffer[1] == 0xBB && _buffer[2] == 0xBF) _start = 3;
+        _file = new FileByteWindow(path);
     }
 
     public bool TryReadNext(bool decode, out string? story)
@@ -31,18 +22,19 @@ internal sealed class TextLineReader : IStoryFileReader
         story = null;
         while (true)
         {
-            int newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
-            if (newline < 0 && !_endOfFile)
+            var unread = _file.Unread;
+            int newline = unread.IndexOf((byte)'\n');
+            if (newline < 0 && !_file.EndOfFile)
             {
-                Refill();
+                _file.Refill();
                 continue;
             }
-            if (newline < 0 && _start == _end) return false;
+            if (newline < 0 && unread.IsEmpty) return false;
 
-            int length = newline < 0 ? _end - _start : newline;
-            long lineOffset = _bufferOffset + _start;
-            var line = _buffer.AsSpan(_start, length);
-            _start += newline < 0 ? length : length + 1;
+            int length = newline < 0 ? unread.Length : newline;
+            long lineOffset = _file.Position;
+            var line = unread[..length];
+            _file.Advance(newline < 0 ? length : length + 1);
             _lineNumber++;
             if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
 
@@ -63,20 +55,5 @@ internal sealed class TextLineReader : IStoryFileReader
         return true;
     }
 
-    private void Refill()
-    {
-        if (_start > 0)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _bufferOffset += _start;
-            _end -= _start;
-            _start = 0;
-        }
-        if (_end == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
-        int read = _stream.Read(_buffer, _end, _buffer.Length - _end);
-        if (read == 0) _endOfFile = true;
-        _end += read;
-    }
-
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _file.Dispose();
 }
