@@ -1,8 +1,8 @@
 // Tell stories from a model saved by the pipeline (examples/WholePipeline or your own): one line per prompt.
+// References TinyLlm.MLNet.Core only: serving needs neither TorchSharp nor libtorch.
 //
 //   dotnet run --project examples/ScoreFromZip -- whole-pipeline/tinyllm.zip "One day, Lily met a" "Once upon a time"
 using Microsoft.ML;
-using TinyLlm.MLNet;
 
 if (args.Length < 2)
 {
@@ -10,9 +10,8 @@ if (args.Length < 2)
     return 1;
 }
 
-// ML.NET finds a saved transformer's loader by name; RegisterTinyLlm tells this MLContext about TinyLlm's ones.
+// No registration call: ML.NET finds TinyLlm's loaders through the attributes TinyLlm.MLNet.Core carries.
 var mlContext = new MLContext(seed: 0);
-mlContext.ComponentCatalog.RegisterTinyLlm();
 ITransformer model = mlContext.Model.Load(args[0], out _);
 
 // A PredictionEngine scores one row at a time; it is cheap to reuse and not thread-safe (one per thread).

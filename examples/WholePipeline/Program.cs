@@ -42,9 +42,8 @@ string zip = Path.Combine(outDir, "tinyllm.zip");
 mlContext.Model.Save(model, stories.Schema, zip);
 Console.WriteLine($"saved {zip}");
 
-// 4. Later, elsewhere: a fresh MLContext learns TinyLlm's components once, loads the zip and tells a story.
+// 4. Later, elsewhere (an app that references only TinyLlm.MLNet.Core will do): load the zip and tell a story.
 var scoring = new MLContext(seed: 0);
-scoring.ComponentCatalog.RegisterTinyLlm();
 ITransformer loaded = scoring.Model.Load(zip, out _);
 var engine = scoring.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(loaded);
 const string prompt = "One day, Lily met a";

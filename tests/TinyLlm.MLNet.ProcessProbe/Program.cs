@@ -7,9 +7,10 @@ using TinyLlm.MLNet.ProcessProbe;
 //   blob:              register TinyLlm + this probe's test transformer, load, score "Text" -> "Echo"
 //   blob-unregistered: load without registering (expected to fail)
 //   story:             register TinyLlm, load a whole TinyLlm pipeline, score a prompt "Text" -> "Completion"
+//   story-unregistered: the same with no registration call (ML.NET finds the woven [LoadableClass] attributes)
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: probe blob|blob-unregistered|story <model.zip> <text>");
+    Console.Error.WriteLine("usage: probe blob|blob-unregistered|story|story-unregistered <model.zip> <text>");
     return 2;
 }
 var mlContext = new MLContext(seed: 1);
@@ -20,7 +21,7 @@ if (args[0] == "blob")
 try
 {
     var model = mlContext.Model.Load(args[1], out _);
-    if (args[0] == "story")
+    if (args[0] is "story" or "story-unregistered")
     {
         var stories = mlContext.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(model);
         Console.Write(stories.Predict(new StoryPrompt { Text = args[2] }).Completion);

@@ -295,11 +295,12 @@ public sealed class GenerationTests
         Assert.AreEqual(0, code, after);
         Assert.AreEqual(before, after);
 
-        // Serving needs no libtorch: the same from the probe's own build, which references TinyLlm.MLNet.Core only.
+        // Serving needs no libtorch and no registration call: the same from the probe's own build, which references
+        // TinyLlm.MLNet.Core only and loads the zip on a bare MLContext.
         string probeDir = ModelPersistenceTests.ProbeBuildFolder();
         Assert.IsFalse(File.Exists(Path.Combine(probeDir, "TorchSharp.dll")), $"TorchSharp.dll is in {probeDir}");
         Assert.IsFalse(Directory.EnumerateFiles(probeDir, "libtorch*", SearchOption.AllDirectories).Any(), $"libtorch is in {probeDir}");
-        code = ReferenceTools.Run("dotnet", $"\"{Path.Combine(probeDir, "TinyLlm.MLNet.ProcessProbe.dll")}\" story \"{zip}\" \"One day, Lily met a\"", out string served);
+        code = ReferenceTools.Run("dotnet", $"\"{Path.Combine(probeDir, "TinyLlm.MLNet.ProcessProbe.dll")}\" story-unregistered \"{zip}\" \"One day, Lily met a\"", out string served);
         Assert.AreEqual(0, code, served);
         Assert.AreEqual(before, served);
     }

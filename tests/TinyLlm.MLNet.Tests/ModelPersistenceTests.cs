@@ -18,6 +18,31 @@ public sealed class ModelPersistenceTests
     }
 
     [TestMethod]
+    public void CoreCarriesAnMLNetLoaderAttributeForEveryLoadableTransformer()
+    {
+        // tools/LoadableClassWeaver writes these after compilation; without them a bare MLContext cannot load a zip.
+        var core = typeof(TinyLlmRegistration).Assembly;
+        var mlCore = typeof(ICanSaveModel).Assembly;
+        var attributeBase = mlCore.GetType("Microsoft.ML.LoadableClassAttributeBase", throwOnError: true)!;
+        var loadNames = attributeBase.GetProperty("LoadNames")!;
+        var instanceType = attributeBase.GetProperty("InstanceType")!;
+        // Instantiated the way ML.NET's ComponentCatalog.RegisterAssembly does it, so the runtime's access check on
+        // the internal attribute type (passed by [IgnoresAccessChecksTo]) is part of what is tested.
+        var woven = core.GetCustomAttributes(attributeBase, inherit: false)
+            .ToDictionary(a => (Type)instanceType.GetValue(a)!, a => ((string[])loadNames.GetValue(a)!).Single());
+        var loadable = core.GetTypes()
+            .Select(t => (Type: t, Attr: t.GetCustomAttributes(typeof(TinyLlmLoadableAttribute), false).Cast<TinyLlmLoadableAttribute>().SingleOrDefault()))
+            .Where(x => x.Attr is not null)
+            .ToList();
+        Assert.IsGreaterThanOrEqualTo(2, loadable.Count);
+        foreach (var (type, attr) in loadable)
+        {
+            Assert.IsTrue(woven.TryGetValue(type, out string? name), $"{type.Name} has no woven [LoadableClass]");
+            Assert.AreEqual(attr!.LoaderSignature, name);
+        }
+    }
+
+    [TestMethod]
     public void BlobSurvivesSaveAndLoadInThisProcess()
     {
         var (zip, expected) = SaveBlobModel();
@@ -73,18 +98,7 @@ public sealed class ModelPersistenceTests
     public void APartFromANewerFormatVersionSaysSo()
     {
         var (zip, _) = SaveBlobModel();
-        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Update))
-        {
-            var entry = archive.Entries.Single(e => e.FullName.EndsWith("Model.key", StringComparison.Ordinal));
-            byte[] bytes;
-            using (var s = entry.Open()) { using var ms = new MemoryStream(); s.CopyTo(ms); bytes = ms.ToArray(); }
-            // ML.NET's model header: ModelSignature (8 bytes) at 0x40, then ModelVerWritten and ModelVerReadable.
-            BitConverter.TryWriteBytes(bytes.AsSpan(0x48), 7u);
-            BitConverter.TryWriteBytes(bytes.AsSpan(0x4C), 7u);
-            entry.Delete();
-            using var w = archive.CreateEntry(entry.FullName).Open();
-            w.Write(bytes);
-        }
+        SetFormatVersion(zip, 7);
         var ml = new MLContext();
         ml.ComponentCatalog.RegisterTinyLlm();
         ModelPersistence.Register(ml.ComponentCatalog, typeof(BlobTransformer).Assembly);
@@ -114,6 +128,21 @@ public sealed class ModelPersistenceTests
         string zip = Path.Combine(dir, "model.zip");
         ml.Model.Save(transformer, data.Schema, zip);
         return (zip, "hello|" + transformer.Signature);
+    }
+
+    /// <summary>Rewrites the written and readable format versions of the one saved part in <paramref name="zip"/>.</summary>
+    internal static void SetFormatVersion(string zip, uint version)
+    {
+        using var archive = ZipFile.Open(zip, ZipArchiveMode.Update);
+        var entry = archive.Entries.Single(e => e.FullName.EndsWith("Model.key", StringComparison.Ordinal));
+        byte[] bytes;
+        using (var s = entry.Open()) { using var ms = new MemoryStream(); s.CopyTo(ms); bytes = ms.ToArray(); }
+        // ML.NET's model header: ModelSignature (8 bytes) at 0x40, then ModelVerWritten and ModelVerReadable.
+        BitConverter.TryWriteBytes(bytes.AsSpan(0x48), version);
+        BitConverter.TryWriteBytes(bytes.AsSpan(0x4C), version);
+        entry.Delete();
+        using var w = archive.CreateEntry(entry.FullName).Open();
+        w.Write(bytes);
     }
 
     /// <summary>The probe project's own output folder (tests/TinyLlm.MLNet.ProcessProbe/bin/CONFIG/TFM), beside this test's.</summary>

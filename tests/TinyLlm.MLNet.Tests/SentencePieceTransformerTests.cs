@@ -48,6 +48,56 @@ public sealed class SentencePieceTransformerTests
     }
 
     [TestMethod]
+    public void ASavedTokenizerLoadsOnABareMLContext()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Stories(ml, 600, 9);
+        var transformer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data);
+        string zip = Path.Combine(Directory.CreateTempSubdirectory("tinyllm-bare-").FullName, "tokenizer.zip");
+        ml.Model.Save(transformer, data.Schema, zip);
+        var expected = ml.Data.CreateEnumerable<TokensRow>(transformer.Transform(data), false).Select(r => r.Tokens).ToList();
+
+        // No RegisterTinyLlm: ML.NET finds the loader through the [LoadableClass] attributes woven into Core.
+        var bare = new MLContext(seed: 2);
+        var loaded = bare.Model.Load(zip, out _);
+        var actual = bare.Data.CreateEnumerable<TokensRow>(loaded.Transform(data), false).Select(r => r.Tokens).ToList();
+        Assert.HasCount(expected.Count, actual);
+        for (int i = 0; i < expected.Count; i++) CollectionAssert.AreEqual(expected[i], actual[i], $"row {i}");
+
+        // Registering afterwards (as every TinyLlm catalog method does) must not clash with what ML.NET registered.
+        bare.ComponentCatalog.RegisterTinyLlm();
+        Assert.IsInstanceOfType<SentencePieceTokenizerTransformer>(bare.Model.Load(zip, out _));
+        // Nor the other way round: registered first, then loaded.
+        var registered = new MLContext(seed: 3);
+        registered.ComponentCatalog.RegisterTinyLlm();
+        Assert.IsInstanceOfType<SentencePieceTokenizerTransformer>(registered.Model.Load(zip, out _));
+    }
+
+    [TestMethod]
+    public void ATokenizerZipFromANewerFormatNamesTheProblemWithOrWithoutRegistration()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Stories(ml, 300, 10);
+        var transformer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data);
+        string zip = Path.Combine(Directory.CreateTempSubdirectory("tinyllm-newer-").FullName, "tokenizer.zip");
+        ml.Model.Save(transformer, data.Schema, zip);
+        ModelPersistenceTests.SetFormatVersion(zip, 9);
+
+        var registered = new MLContext();
+        registered.ComponentCatalog.RegisterTinyLlm();
+        var direct = Assert.ThrowsExactly<FormatException>(() => registered.Model.Load(zip, out _));
+        StringAssert.Contains(direct.Message, "newer TinyLlm.MLNet");
+        StringAssert.Contains(direct.Message, SentencePieceTokenizerTransformer.LoaderSignature);
+
+        // Unregistered, ML.NET calls the woven loader by reflection and wraps the same exception.
+        var bare = new MLContext();
+        var wrapped = Assert.Throws<Exception>(() => bare.Model.Load(zip, out _));
+        var inner = wrapped.GetBaseException();
+        Assert.IsInstanceOfType<FormatException>(inner, wrapped.ToString());
+        Assert.AreEqual(direct.Message, inner.Message);
+    }
+
+    [TestMethod]
     public void SavedInsideTheZipAndReloadedGivesIdenticalIds()
     {
         var ml = new MLContext(seed: 1);

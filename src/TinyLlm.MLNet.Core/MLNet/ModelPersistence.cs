@@ -44,7 +44,17 @@ internal static class ModelPersistence
         writer.Flush();
     }
 
-    /// <summary>Registers the loaders of every <see cref="TinyLlmLoadableAttribute"/> class in <paramref name="assembly"/>.</summary>
+    /// <summary>
+    /// Registers the loaders of every <see cref="TinyLlmLoadableAttribute"/> class in <paramref name="assembly"/>,
+    /// as loaders that pass a failing load's own exception to the caller.
+    /// </summary>
+    /// <remarks>
+    /// Without this call ML.NET still finds TinyLlm.MLNet.Core's loaders through the woven <c>[LoadableClass]</c>
+    /// attributes (tools/LoadableClassWeaver), but it calls those through reflection, so a failing load surfaces as
+    /// a <see cref="TargetInvocationException"/> around the real error. The direct loaders go in first; the
+    /// assembly's attributes are then registered without replacing them, which also stops ML.NET from registering
+    /// the assembly again (and failing on the duplicate names) when it loads a model.
+    /// </remarks>
     public static void Register(ComponentCatalog catalog, Assembly assembly)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -59,7 +69,15 @@ internal static class ModelPersistence
                 api.AddLoader(catalog, type, attr);
             }
         }
+        catalog.RegisterAssembly(assembly, throwOnError: false);
     }
+
+    /// <summary>
+    /// Loads a <typeparamref name="T"/> from ML.NET's model load context. Called by the <c>MLNetLoader.Create</c>
+    /// method that tools/LoadableClassWeaver writes into each loadable class, which ML.NET finds through the
+    /// woven <c>[assembly: LoadableClass]</c> attributes when nobody called <c>RegisterTinyLlm</c>.
+    /// </summary>
+    internal static T CreateFromLoadContext<T>(IHostEnvironment env, object ctx) where T : class => Loader<T>.Create(env, ctx);
 
     internal static TinyLlmLoadableAttribute LoadableAttribute(Type type) =>
         type.GetCustomAttribute<TinyLlmLoadableAttribute>()
