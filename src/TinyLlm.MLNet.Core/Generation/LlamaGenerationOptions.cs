@@ -21,6 +21,22 @@ public sealed class LlamaGenerationOptions
     /// </summary>
     public SamplingOptions Sampling = new();
 
+    /// <summary>
+    /// How many rows a cursor over <c>Transform</c>'s output completes together, as one batch (each decoding step
+    /// reads the weights once for all of them; the KV cache grows with it). 1 generates row by row. Results do not
+    /// depend on it: row n is sampled with <c>Seed + n</c> either way. A <c>PredictionEngine</c> always scores
+    /// one row at a time.
+    /// </summary>
+    public int BatchSize = 4;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        Sampling.Validate();
+        if (BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"BatchSize must be at least 1; got {BatchSize}.");
+    }
+
     /// <summary>A deep copy.</summary>
     public LlamaGenerationOptions Clone()
     {

@@ -13,10 +13,12 @@ namespace TinyLlm.MLNet.Generation;
 /// ML.NET model zip. Generation runs on the pure .NET <see cref="InferenceEngine"/>.
 /// </summary>
 /// <remarks>
-/// Lazy over its input: a story is generated when a cursor asks for the completion of its row. Each cursor (and
-/// each <c>PredictionEngine</c>) owns its engine and key/value cache, so, as everywhere in ML.NET, use one
-/// <c>PredictionEngine</c> per thread; the weights are shared and read-only. To score many prompts at once as
-/// one batch (one pass over the weights per step for all of them), call <see cref="GenerateBatch"/>.
+/// Lazy over its input: stories are generated when a cursor asks for the completion of a row; a cursor completes
+/// the next <see cref="LlamaGenerationOptions.BatchSize"/> rows together, as one batch (one pass over the weights
+/// per step for all of them), with the same results as row by row. Each cursor (and each
+/// <c>PredictionEngine</c>) owns its engine and key/value cache, so, as everywhere in ML.NET, use one
+/// <c>PredictionEngine</c> per thread; the weights are shared and read-only. <see cref="GenerateBatch"/> completes
+/// a list of prompts directly.
 /// </remarks>
 [TinyLlmLoadable("TinyLlmLlamaGeneration", "TLLMGENR", 1)]
 public sealed class LlamaGenerationTransformer : RowMappingTransformer
@@ -32,7 +34,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(tokenizerModel);
         _options = options?.Clone() ?? new LlamaGenerationOptions();
-        _options.Sampling.Validate();
+        _options.Validate();
         _tokenizerModel = tokenizerModel;
         Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"));
     }
@@ -72,48 +74,30 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
             throw SchemaErrors.Mismatch(_options.PromptColumnName, "String", column.Type.ToString()!);
     }
 
-    private protected override Delegate MakeGetter(DataViewRow input, int outputIndex)
+    private protected override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead)
     {
-        var prompt = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[_options.PromptColumnName]);
-        var engine = new InferenceEngine(Generator.Weights);
-        ReadOnlyMemory<char> promptText = default;
-        long cachedPosition = long.MinValue;
-        ulong rowsGenerated = 0;
-        GenerationResult? cached = null;
-        string cachedPrompt = "";
-        var sampling = _options.Sampling.Clone();
-
-        // Both output columns come from one generation per row. The n-th row this getter generates (the n-th
-        // Predict of a PredictionEngine) is sampled with Seed + n: reproducible, yet repeated prompts give
-        // different stories.
-        GenerationResult Current()
+        // Both output columns read one generation per row.
+        var source = new CompletionSource(Generator, _options, input, openReadAhead);
+        var getters = new Delegate?[OutputColumns.Count];
+        if (isActive(0))
         {
-            prompt(ref promptText);
-            if (cached is null || cachedPosition != input.Position || !promptText.Span.SequenceEqual(cachedPrompt))
+            getters[0] = (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> value) =>
             {
-                cachedPrompt = promptText.ToString();
-                sampling.Seed = _options.Sampling.Seed + rowsGenerated++;
-                cached = Generator.Generate(cachedPrompt, sampling, engine: engine);
-                cachedPosition = input.Position;
-            }
-            return cached;
-        }
-
-        if (outputIndex == 0)
-        {
-            return (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> value) =>
-            {
-                var result = Current();
-                value = (_options.IncludePromptInCompletion ? cachedPrompt + result.Text : result.Text).AsMemory();
+                var (prompt, result) = source.Current();
+                value = (_options.IncludePromptInCompletion ? prompt + result.Text : result.Text).AsMemory();
             });
         }
-        return (ValueGetter<VBuffer<int>>)((ref VBuffer<int> value) =>
+        if (getters.Length > 1 && isActive(1))
         {
-            var ids = Current().TokenIds;
-            var editor = VBufferEditor.Create(ref value, ids.Count);
-            for (int i = 0; i < ids.Count; i++) editor.Values[i] = ids[i];
-            value = editor.Commit();
-        });
+            getters[1] = (ValueGetter<VBuffer<int>>)((ref VBuffer<int> value) =>
+            {
+                var ids = source.Current().Result.TokenIds;
+                var editor = VBufferEditor.Create(ref value, ids.Count);
+                for (int i = 0; i < ids.Count; i++) editor.Values[i] = ids[i];
+                value = editor.Commit();
+            });
+        }
+        return getters;
     }
 
     // *** Binary format ***

@@ -39,9 +39,30 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
 
     /// <summary>
     /// Makes the getter (a <see cref="ValueGetter{TValue}"/>) of output column <paramref name="outputIndex"/> over
-    /// <paramref name="input"/>, whose input columns are active.
+    /// <paramref name="input"/>, whose input columns are active. Subclasses override this or <see cref="MakeGetters"/>.
     /// </summary>
-    private protected abstract Delegate MakeGetter(DataViewRow input, int outputIndex);
+    private protected virtual Delegate MakeGetter(DataViewRow input, int outputIndex) =>
+        throw new NotImplementedException($"{GetType().Name} overrides neither MakeGetter nor MakeGetters.");
+
+    /// <summary>
+    /// Makes the getters of the active output columns over <paramref name="input"/> (null for inactive ones). By
+    /// default one <see cref="MakeGetter"/> per column; override to share work between columns or across rows.
+    /// </summary>
+    /// <param name="input">The input row (a cursor when scoring an <see cref="IDataView"/>).</param>
+    /// <param name="isActive">Whether output column i (0 = the first added column) is wanted.</param>
+    /// <param name="openReadAhead">
+    /// When <paramref name="input"/> is a cursor moving through an <see cref="IDataView"/> in order: opens a second
+    /// cursor over the same input rows in the same order, with <see cref="InputColumnNames"/> active, so that a
+    /// getter can read the inputs of the coming rows and compute several rows at once. Null for single rows
+    /// (a <c>PredictionEngine</c>) and shuffled cursors.
+    /// </param>
+    private protected virtual Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead)
+    {
+        var getters = new Delegate?[OutputColumns.Count];
+        for (int i = 0; i < getters.Length; i++)
+            if (isActive(i)) getters[i] = MakeGetter(input, i);
+        return getters;
+    }
 
     /// <summary>Writes the transformer's state; see <see cref="ModelPersistence.Save"/>.</summary>
     private protected abstract void SaveModel(ModelPayloadWriter writer);
@@ -102,15 +123,12 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         }
 
         public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
-            new MappedRow(this, input, activeColumns);
+            new MappedRow(this, input, activeColumns, openReadAhead: null);
 
-        public Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
-        {
-            var getters = new Delegate?[_parent.OutputColumns.Count];
-            for (int i = 0; i < getters.Length; i++)
-                if (isActive(FirstOutput + i)) getters[i] = _parent.MakeGetter(input, i);
-            return getters;
-        }
+        public Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead) =>
+            _parent.MakeGetters(input, i => isActive(FirstOutput + i), openReadAhead);
+
+        public IEnumerable<DataViewSchema.Column> InputColumns => _inputIndices.Select(i => InputSchema[i]);
 
         public ValueGetter<T> GetGetter<T>(DataViewRow input, Delegate?[] getters, DataViewSchema.Column column)
         {
@@ -130,13 +148,13 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         private readonly bool[] _active;
         private readonly Delegate?[] _getters;
 
-        public MappedRow(Mapper mapper, DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
+        public MappedRow(Mapper mapper, DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns, Func<DataViewRowCursor>? openReadAhead)
         {
             _mapper = mapper;
             _input = input;
             _active = new bool[mapper.OutputSchema.Count];
             foreach (var c in activeColumns) _active[c.Index] = true;
-            _getters = mapper.MakeGetters(input, i => _active[i]);
+            _getters = mapper.MakeGetters(input, i => _active[i], openReadAhead);
         }
 
         public override DataViewSchema Schema => _mapper.OutputSchema;
@@ -167,7 +185,9 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         {
             var active = columnsNeeded.ToArray();
             var inputCursor = _input.GetRowCursor(_mapper.GetDependencies(active), rand);
-            return new MappedCursor(_mapper, inputCursor, active);
+            // A shuffled cursor's order cannot be repeated by a second cursor, so it reads no rows ahead.
+            Func<DataViewRowCursor>? openReadAhead = rand is null ? () => _input.GetRowCursor(_mapper.InputColumns) : null;
+            return new MappedCursor(_mapper, inputCursor, active, openReadAhead);
         }
 
         public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
@@ -179,11 +199,19 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
     {
         private readonly DataViewRowCursor _input;
         private readonly MappedRow _row;
+        private readonly List<DataViewRowCursor> _readAhead = [];
 
-        public MappedCursor(Mapper mapper, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> activeColumns)
+        public MappedCursor(Mapper mapper, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> activeColumns, Func<DataViewRowCursor>? openReadAhead)
         {
             _input = input;
-            _row = new MappedRow(mapper, input, activeColumns);
+            // Read-ahead cursors live as long as this cursor.
+            Func<DataViewRowCursor>? tracked = openReadAhead is null ? null : () =>
+            {
+                var cursor = openReadAhead();
+                _readAhead.Add(cursor);
+                return cursor;
+            };
+            _row = new MappedRow(mapper, input, activeColumns, tracked);
         }
 
         public override DataViewSchema Schema => _row.Schema;
@@ -196,7 +224,11 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _input.Dispose();
+            if (disposing)
+            {
+                _input.Dispose();
+                foreach (var cursor in _readAhead) cursor.Dispose();
+            }
             base.Dispose(disposing);
         }
     }
