@@ -1,9 +1,13 @@
+using System.Reflection;
 using Microsoft.ML;
 using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.MLNet;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Tokenization;
+using Spectre.Console;
 using TorchSharp;
 
 namespace TinyLlm.MLNet.Tests;
@@ -188,5 +192,94 @@ public sealed class TorchSharpDecodingTests
         var untied = new TransformerWeights(weights.Dims with { SharedClassifier = false });
         var notTied = Assert.ThrowsExactly<ArgumentException>(() => DecoderBackends.Select(untied, GenerationBackend.TorchSharp, "cpu"));
         StringAssert.Contains(notTied.Message, "classifier");
+    }
+
+    [TestMethod]
+    public void AVersion1GenerationModelReadsAsAutoOnAuto()
+    {
+        // The main stream exactly as format version 1 wrote it: no backend or device fields.
+        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var main = new MemoryStream();
+        using (var w = new BinaryWriter(main, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write("Text"); w.Write("Completion"); w.Write(false); w.Write(false);
+            w.Write(0f); w.Write(300); w.Write(1f); w.Write(7UL); w.Write(12);
+        }
+        main.Position = 0;
+        var parts = new Dictionary<string, byte[]> { ["tokenizer.model"] = _tokenizer.ToBytes() };
+        using (var blob = new MemoryStream())
+        {
+            Llama2cCheckpoint.Write(weights, blob);
+            parts["weights.bin"] = blob.ToArray();
+        }
+        var reader = new ModelPayloadReader(new BinaryReader(main), 1, "TinyLlmLlamaGeneration", (name, read) =>
+        {
+            if (!parts.TryGetValue(name, out var bytes)) return false;
+            read(new MemoryStream(bytes));
+            return true;
+        });
+        var loaded = LlamaGenerationTransformer.Load(new MLContext(), reader);
+        Assert.AreEqual(GenerationBackend.Auto, loaded.Options.Backend);
+        Assert.AreEqual("auto", loaded.Options.Device);
+        Assert.AreEqual(12, loaded.Options.Sampling.MaxNewTokens);
+        Assert.AreEqual(7UL, loaded.Options.Sampling.Seed);
+    }
+
+    // Runs tinyllm in this process; output holds what it wrote to both streams and to Spectre's console (where
+    // CliRunner prints errors; Spectre binds its console once per process, so it is swapped here too).
+    private static int RunCli(out string output, params string[] args)
+    {
+        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
+        var writer = new StringWriter();
+        var (originalOut, originalError, originalAnsi) = (Console.Out, Console.Error, AnsiConsole.Console);
+        Console.SetOut(writer);
+        Console.SetError(writer);
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
+        AnsiConsole.Console.Profile.Width = 10_000; // one message, one line
+        try
+        {
+            return (int)main.Invoke(null, [args])!;
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            Console.SetError(originalError);
+            AnsiConsole.Console = originalAnsi;
+            output = writer.ToString();
+        }
+    }
+
+    [TestMethod]
+    public void TheGenerateCommandRunsTheChosenBackendAndRejectsBadChoices()
+    {
+        string dir = Directory.CreateTempSubdirectory("tinyllm-generate-backend-").FullName;
+        try
+        {
+            string model = Path.Combine(dir, "model.bin"), tok = Path.Combine(dir, "tok.model");
+            Llama2cCheckpoint.Write(RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f), model);
+            File.WriteAllBytes(tok, _tokenizer.ToBytes());
+            string[] common = ["generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--max-new-tokens", "8", "--temperature", "0"];
+
+            Assert.AreEqual(0, RunCli(out string error, [.. common, "--backend", "torch", "--device", "cpu"]), error);
+            StringAssert.Contains(error, "torch on cpu");
+            Assert.AreEqual(0, RunCli(out error, [.. common, "--backend", "engine"]), error);
+            StringAssert.Contains(error, "engine on cpu");
+
+            Assert.AreEqual(1, RunCli(out error, [.. common, "--backend", "onnx"]));
+            StringAssert.Contains(error, "--backend must be auto, engine or torch; it was 'onnx'.");
+            Assert.AreEqual(1, RunCli(out error, [.. common, "--device", "tpu"]));
+            StringAssert.Contains(error, "--device must be auto, cpu or cuda; it was 'tpu'.");
+            Assert.AreEqual(1, RunCli(out error, [.. common, "--backend", "engine", "--device", "cuda"]));
+            StringAssert.Contains(error, "CPU only");
+            if (!torch.cuda.is_available())
+            {
+                Assert.AreEqual(1, RunCli(out error, [.. common, "--device", "cuda"]));
+                StringAssert.Contains(error, "CUDA is not available");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }
