@@ -85,6 +85,19 @@ public sealed class TorchSharpDecodingTests
     }
 
     [TestMethod]
+    public void NoTensorOutlivesADecodingStep()
+    {
+        torch.manual_seed(5);
+        using var model = new LlamaModel(new LlamaConfig { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 50, MultipleOf = 16, MaxSeqLen = 64 });
+        using var decoder = new TorchSharpDecoder(model, slots: 2);
+        decoder.Prefill([0, 1], [[1, 2, 3], [4, 5]]);
+        long live = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        for (int pos = 3; pos < 40; pos++) decoder.Forward([0, 1], [pos % 50, (pos * 7) % 50], [pos, pos - 1]);
+        decoder.Prefill([1], [[9, 8, 7, 6]]);
+        Assert.AreEqual(live, DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount, "live tensors after 37 steps and a prefill");
+    }
+
+    [TestMethod]
     public void GreedyTextIsTheSameOnTheEngineAndOnTorchSharpFor200Tokens()
     {
         var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 256, scale: 12f);
@@ -192,6 +205,40 @@ public sealed class TorchSharpDecodingTests
         var untied = new TransformerWeights(weights.Dims with { SharedClassifier = false });
         var notTied = Assert.ThrowsExactly<ArgumentException>(() => DecoderBackends.Select(untied, GenerationBackend.TorchSharp, "cpu"));
         StringAssert.Contains(notTied.Message, "classifier");
+    }
+
+    [TestMethod]
+    public void AnAppWithoutTheTorchSharpPackageNamesItWhenAModelAsksForTorchSharp()
+    {
+        // The probe's own build references TinyLlm.MLNet.Core only: Auto serves there, TorchSharp names the package.
+        var ml = new MLContext(seed: 1);
+        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var data = ml.Data.LoadFromEnumerable(new[] { new StoryPrompt { Text = "Tom" } });
+        string dir = Directory.CreateTempSubdirectory("tinyllm-probe-backend-").FullName;
+        try
+        {
+            string dll = Path.Combine(ModelPersistenceTests.ProbeBuildFolder(), "TinyLlm.MLNet.ProcessProbe.dll");
+            foreach (var backend in new[] { GenerationBackend.Auto, GenerationBackend.TorchSharp })
+            {
+                var options = new LlamaGenerationOptions { Backend = backend, Sampling = new SamplingOptions { Temperature = 0, MaxNewTokens = 5 } };
+                string zip = Path.Combine(dir, $"{backend}.zip");
+                ml.Model.Save(new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options), data.Schema, zip);
+                int code = ReferenceTools.Run("dotnet", $"\"{dll}\" story \"{zip}\" \"Tom had a\"", out string output);
+                if (backend == GenerationBackend.Auto)
+                {
+                    Assert.AreEqual(0, code, output);
+                }
+                else
+                {
+                    Assert.AreEqual(1, code, output);
+                    StringAssert.Contains(output, "needs the TinyLlm.MLNet package (TorchSharp)");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [TestMethod]
