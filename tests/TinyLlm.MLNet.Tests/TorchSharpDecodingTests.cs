@@ -85,6 +85,30 @@ public sealed class TorchSharpDecodingTests
     }
 
     [TestMethod]
+    public void Bf16ComputeStaysWithinBf16PrecisionOfTheFullForward()
+    {
+        var weights = RandomWeights(vocab: 100, seqLen: 32, scale: 1f);
+        using var reference = weights.ToLlamaModel();
+        reference.eval();
+        int[] ids = Enumerable.Range(0, 20).Select(i => (i * 37 + 5) % 100).ToArray();
+        using var noGrad = torch.no_grad();
+        var full = reference.forward(torch.tensor(ids.Select(t => (long)t).ToArray(), [1, ids.Length]))[0];
+        var decoders = new TorchSharpDecoders(weights, "cpu", torch.ScalarType.BFloat16);
+        Assert.AreEqual(torch.ScalarType.BFloat16, decoders.Model.ComputeType);
+        using var decoder = decoders.Create(1);
+        decoder.Prefill([0], [ids[..8]]);
+        float worst = 0;
+        for (int pos = 8; pos < ids.Length; pos++)
+        {
+            decoder.Forward([0], [ids[pos]], [pos]);
+            float scale = full[pos].abs().max().item<float>();
+            worst = Math.Max(worst, (full[pos] - torch.tensor(decoder.Logits(0).ToArray())).abs().max().item<float>() / scale);
+        }
+        Assert.IsLessThan(0.05, worst, $"bf16 relative difference {worst:E2}");
+        Assert.IsGreaterThan(1e-5, worst, "bf16 compute should not be exact fp32");
+    }
+
+    [TestMethod]
     public void NoTensorOutlivesADecodingStep()
     {
         torch.manual_seed(5);

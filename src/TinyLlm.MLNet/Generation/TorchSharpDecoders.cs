@@ -12,14 +12,21 @@ namespace TinyLlm.MLNet.Generation;
 public sealed class TorchSharpDecoders : ITokenDecoderFactory
 {
     /// <summary>Puts <paramref name="weights"/> into a <see cref="LlamaModel"/> on <paramref name="device"/> (auto, cpu, cuda or cuda:N).</summary>
-    /// <exception cref="ArgumentException">An unknown device, or weights the model cannot hold (an untied classifier, a RoPE base other than 10000).</exception>
+    /// <param name="weights">The model's weights (fp32, copied).</param>
+    /// <param name="device">Where the model and the caches live.</param>
+    /// <param name="compute">
+    /// Type of the matrix products and of the key/value cache: Float32 (default; the same tokens as the .NET engine) or
+    /// BFloat16 (faster on GPUs with bf16 units; logits then differ from fp32 by about 1%, so sampled tokens can too).
+    /// </param>
+    /// <exception cref="ArgumentException">An unknown device or compute type, or weights the model cannot hold (an untied classifier, a RoPE base other than 10000).</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
-    public TorchSharpDecoders(TransformerWeights weights, string device = "auto")
+    public TorchSharpDecoders(TransformerWeights weights, string device = "auto", ScalarType compute = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (Unsupported(weights.Dims) is { } why) throw new ArgumentException(why, nameof(weights));
         var target = DeviceSelection.ResolveDevice(device);
         var model = weights.ToLlamaModel();
+        model.ComputeType = compute;
         Model = target.type == DeviceType.CPU ? model : model.to(target);
         Model.eval();
     }
