@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Batch-1 greedy decoding of a random seed-config model (288/8/8/4, vocab 4096, 256 positions) on this machine,
-# side by side in one run: TinyLlm's .NET engine with its KV cache, the tutorial's cacheless loop on our TorchSharp
+# side by side in one run: TinyLlm's .NET engine with its KV cache, our TorchSharp model with its KV cache (the CUDA
+# backend, here on the CPU), the tutorial's cacheless loop on our TorchSharp
 # model, and the PyTorch reference's cacheless loop (llama2.c model.py's generate), same weights. One JSON line each.
 # With RUNC=/path/to/run (llama2.c's run.c built by you: gcc -Ofast -fopenmp -march=native run.c -lm -o run; this
 # repository does not ship it) it also runs run.c on the same weights with OMP_NUM_THREADS=$(nproc). The engine and
@@ -28,5 +29,6 @@ for round in 1 2 3; do
     echo "{\"round\": $round, \"result\": {\"impl\": \"llama2.c run.c (-Ofast -fopenmp -march=native), cached\", \"tokens\": 256, \"tokens_per_s\": ${rate:-0}, \"threads\": $(nproc)}}"
   fi
 done
+"$tinyllm" bench generate --mode cached --backend torch --repeats 3 "$@"
 "$tinyllm" bench generate --mode uncached --repeats 1 "$@"
 /usr/bin/python3 bench/reference/generate_reference.py --model "$work/model.bin" --repeats 1 --threads "$(nproc)"

@@ -18,19 +18,23 @@ internal static class BenchGenerateCommand
     {
         var shape = new BenchModelShape();
         var tokens = new Option<int>("--tokens") { Description = "Positions to decode (BOS first), at most --seq-len.", DefaultValueFactory = _ => 256 };
-        var mode = new Option<string>("--mode") { Description = "cached (TinyLlm's engine, KV cache) or uncached (the tutorial's loop: the whole sequence through the TorchSharp model at every step).", DefaultValueFactory = _ => "cached" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (uncached mode).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var mode = new Option<string>("--mode") { Description = "cached (KV cache, on --backend) or uncached (the tutorial's loop: the whole sequence through the TorchSharp model at every step).", DefaultValueFactory = _ => "cached" };
+        var backend = new Option<string>("--backend") { Description = "Cached mode: engine (TinyLlm's .NET engine) or torch (the TorchSharp model with its KV cache, on the CPU).", DefaultValueFactory = _ => "engine" };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (torch backend and uncached mode).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var modelOut = new Option<FileInfo?>("--model-out") { Description = "Also write the random model as a llama2.c v0 file (for the reference)." };
         var repeats = new Option<int>("--repeats") { Description = "Measured runs; the fastest is reported.", DefaultValueFactory = _ => 3 };
 
         var command = new Command("generate", "Measure batch-1 greedy decoding tokens/s and peak memory of a random model; prints one JSON line.");
         shape.AddTo(command);
-        foreach (var o in new Option[] { tokens, mode, threads, modelOut, repeats })
+        foreach (var o in new Option[] { tokens, mode, backend, threads, modelOut, repeats })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             string m = parse.GetValue(mode)!;
             if (m is not ("cached" or "uncached")) throw new ArgumentException($"--mode must be cached or uncached; it was '{m}'.");
+            string b = parse.GetValue(backend)!;
+            if (b is not ("engine" or "torch")) throw new ArgumentException($"--backend must be engine or torch; it was '{b}'.");
+            bool torchCached = m == "cached" && b == "torch";
             int n = parse.GetValue(tokens);
             var config = shape.Read(parse);
             if (n < 1 || n > config.MaxSeqLen) throw new ArgumentException($"--tokens must be between 1 and --seq-len ({config.MaxSeqLen}); it was {n}.");
@@ -46,15 +50,23 @@ internal static class BenchGenerateCommand
             for (int r = 0; r < Math.Max(1, parse.GetValue(repeats)); r++)
             {
                 var clock = Stopwatch.StartNew();
-                generated = m == "cached" ? Cached(weights, n) : Uncached(model, n);
+                if (torchCached)
+                {
+                    using var decoder = new TorchSharpDecoder(model);
+                    generated = Cached(decoder, n);
+                }
+                else
+                {
+                    generated = m == "cached" ? Cached(new InferenceEngine(weights), n) : Uncached(model, n);
+                }
                 best = Math.Min(best, clock.Elapsed.TotalSeconds);
             }
             var report = new
             {
-                impl = m == "cached" ? "tinyllm-engine" : "tinyllm-torchsharp-uncached",
+                impl = torchCached ? "tinyllm-torchsharp-cached" : m == "cached" ? "tinyllm-engine" : "tinyllm-torchsharp-uncached",
                 tokens = n,
                 tokens_per_s = n / best,
-                threads = m == "cached" ? Environment.ProcessorCount : torch.get_num_threads(),
+                threads = m == "cached" && !torchCached ? Environment.ProcessorCount : torch.get_num_threads(),
                 peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
                 last_tokens = generated.TakeLast(8),
             };
@@ -65,15 +77,15 @@ internal static class BenchGenerateCommand
     }
 
     // run.c's loop: forward position by position from BOS with the cache, greedy.
-    private static int[] Cached(TransformerWeights weights, int n)
+    private static int[] Cached(ITokenDecoder decoder, int n)
     {
-        var engine = new InferenceEngine(weights);
-        var sampler = new Sampler(weights.Dims.VocabSize, new SamplingOptions { Temperature = 0 });
+        var sampler = new Sampler(decoder.Dims.VocabSize, new SamplingOptions { Temperature = 0 });
         var ids = new int[n];
         int token = 1;
         for (int pos = 0; pos < n; pos++)
         {
-            token = sampler.Sample(engine.Forward(token, pos));
+            decoder.Forward([0], [token], [pos]);
+            token = sampler.Sample(decoder.Logits(0));
             ids[pos] = token;
         }
         return ids;

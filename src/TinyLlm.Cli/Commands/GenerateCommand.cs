@@ -20,16 +20,18 @@ internal static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (at least 1; the vocabulary size keeps all).", DefaultValueFactory = _ => 300 };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold in (0, 1]; 1 = off.", DefaultValueFactory = _ => 1.0f };
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i of --num-samples uses seed + i).", DefaultValueFactory = _ => 1337 };
-        var device = new Option<string>("--device") { Description = "auto or cpu: generation runs on TinyLlm's .NET CPU engine.", DefaultValueFactory = _ => "auto" };
+        var device = new Option<string?>("--device") { Description = "auto, cpu or cuda (default: what the --model zip saved, else auto: cuda when visible, else cpu)." };
+        var backend = new Option<string?>("--backend") { Description = "auto, engine (TinyLlm's .NET CPU engine) or torch (TorchSharp with a KV cache, CPU or CUDA). Default: what the --model zip saved, else auto: torch on CUDA, else the engine." };
 
         var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
-        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device })
+        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
-            string dev = parse.GetValue(device)!;
-            if (dev is not ("auto" or "cpu"))
-                throw new ArgumentException($"--device '{dev}' is not available for generation: it runs on TinyLlm's .NET CPU engine (use auto or cpu). Training runs on CUDA with --device cuda.");
+            string? dev = parse.GetValue(device);
+            if (dev is not null && dev.Trim().ToLowerInvariant() is not ("auto" or "cpu" or "cuda"))
+                throw new ArgumentException($"--device must be auto, cpu or cuda; it was '{dev}'.");
+            GenerationBackend? chosen = parse.GetValue(backend) is { } b ? ParseBackend(b) : null;
             int count = parse.GetValue(samples);
             if (count < 1) throw new ArgumentException($"--num-samples must be at least 1; it was {count}.");
             var sampling = new SamplingOptions
@@ -42,7 +44,8 @@ internal static class GenerateCommand
             };
             sampling.Validate();
 
-            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer));
+            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev);
+            string ranOn = $"{BackendName(generator.Decoders.Backend)} on {generator.Decoders.Device}";
             string start = ReadPrompt(parse.GetValue(prompt)!);
             if (count == 1)
             {
@@ -50,7 +53,7 @@ internal static class GenerateCommand
                 Console.Write(start);
                 var result = generator.Generate(start, sampling, piece => Console.Write(piece));
                 Console.WriteLine();
-                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s{(result.StoppedAtEndOfText ? ", end of story" : "")}]");
+                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s, {ranOn}{(result.StoppedAtEndOfText ? ", end of story" : "")}]");
                 return 0;
             }
             // Several stories are generated together as one batch (story i with seed + i), then printed.
@@ -63,13 +66,24 @@ internal static class GenerateCommand
                 if (i < count - 1) Console.WriteLine("---------------");
             }
             int total = results.Sum(r => r.TokenIds.Count);
-            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s]");
+            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s, {ranOn}]");
             return 0;
         });
         return command;
     }
 
-    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer)
+    private static GenerationBackend ParseBackend(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "auto" => GenerationBackend.Auto,
+        "engine" => GenerationBackend.Engine,
+        "torch" or "torchsharp" => GenerationBackend.TorchSharp,
+        _ => throw new ArgumentException($"--backend must be auto, engine or torch; it was '{name}'."),
+    };
+
+    private static string BackendName(GenerationBackend backend) => backend == GenerationBackend.TorchSharp ? "torch" : "engine";
+
+    // The zip's saved backend and device hold unless --backend / --device are given; files on disk default to auto.
+    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer, GenerationBackend? backend, string? device)
     {
         if (zip is not null)
         {
@@ -80,7 +94,11 @@ internal static class GenerateCommand
             var loaded = ml.Model.Load(zip.FullName, out _);
             var generation = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
                 ?? throw new InvalidDataException($"Model zip '{zip.FullName}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
-            return generation.Generator;
+            if (backend is null && device is null) return generation.Generator;
+            var options = generation.Options;
+            options.Backend = backend ?? options.Backend;
+            options.Device = device ?? options.Device;
+            return generation.WithOptions(options).Generator;
         }
         var ckpt = checkpoint ?? new FileInfo(Path.Combine("out", "ckpt.bin"));
         // a Hugging Face folder carries its tokenizer.model
@@ -88,7 +106,8 @@ internal static class GenerateCommand
             tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
         if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
         var ml2 = new MLContext();
-        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName).Generator;
+        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName,
+            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto" }).Generator;
     }
 
     private static string ReadPrompt(string prompt)

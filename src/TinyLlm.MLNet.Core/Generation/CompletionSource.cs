@@ -22,7 +22,7 @@ internal sealed class CompletionSource
     private readonly ValueGetter<ReadOnlyMemory<char>> _prompt;
     private readonly Func<DataViewRowCursor>? _openReadAhead;
     private readonly SamplingOptions _sampling;
-    private InferenceEngine? _engine;
+    private ITokenDecoder? _decoder;
 
     // Row by row: the last row generated.
     private long _cachedPosition = long.MinValue;
@@ -63,8 +63,8 @@ internal sealed class CompletionSource
             // A cursor's row n uses Seed + n (whatever was skipped); a PredictionEngine's n-th row, Seed + n.
             ulong n = _row is DataViewRowCursor ? (ulong)_row.Position : _rowsGenerated++;
             _sampling.Seed = _options.Sampling.Seed + n;
-            _engine ??= new InferenceEngine(_generator.Weights);
-            _cached = _generator.Generate(_cachedPrompt, _sampling, engine: _engine);
+            _decoder ??= _generator.CreateDecoder();
+            _cached = _generator.Generate(_cachedPrompt, _sampling, decoder: _decoder);
             _cachedPosition = _row.Position;
         }
         return (_cachedPrompt, _cached);
@@ -108,8 +108,12 @@ internal sealed class CompletionSource
         while (prompts.Count < _options.BatchSize && _ahead.MoveNext());
 
         _sampling.Seed = _options.Sampling.Seed + (ulong)position;
-        if (_engine is null || _engine.Slots < prompts.Count) _engine = new InferenceEngine(_generator.Weights, prompts.Count);
-        _batchResults = _generator.GenerateBatch(prompts, _sampling, engine: _engine);
+        if (_decoder is null || _decoder.Slots < prompts.Count)
+        {
+            _decoder?.Dispose();
+            _decoder = _generator.CreateDecoder(prompts.Count);
+        }
+        _batchResults = _generator.GenerateBatch(prompts, _sampling, decoder: _decoder);
         _batchPrompts = prompts;
         _batchStart = position;
     }

@@ -11,7 +11,7 @@ namespace TinyLlm.MLNet.Generation;
 /// allocates nothing per token. Not thread-safe: one engine per thread (engines can share one
 /// <see cref="TransformerWeights"/>).
 /// </summary>
-public sealed class InferenceEngine
+public sealed class InferenceEngine : ITokenDecoder
 {
     private readonly TransformerWeights _w;
     private readonly ModelDimensions _p;
@@ -24,6 +24,8 @@ public sealed class InferenceEngine
     private readonly MatVec _matVec;
     // Per-call offsets of the slots being run, into the activations and the cache.
     private readonly int[] _dimOffsets, _hiddenOffsets, _cacheRows, _vocabOffsets, _slotOf, _posOf;
+    // The (slot, token, position) triples of one prefill step.
+    private readonly int[] _stepSlots, _stepTokens, _stepPositions;
 
     /// <summary>Creates an engine over <paramref name="weights"/> with room for <paramref name="slots"/> sequences.</summary>
     public InferenceEngine(TransformerWeights weights, int slots = 1)
@@ -52,6 +54,9 @@ public sealed class InferenceEngine
         _vocabOffsets = new int[slots];
         _slotOf = new int[slots];
         _posOf = new int[slots];
+        _stepSlots = new int[slots];
+        _stepTokens = new int[slots];
+        _stepPositions = new int[slots];
     }
 
     /// <summary>The model's sizes.</summary>
@@ -152,6 +157,38 @@ public sealed class InferenceEngine
         _matVec.Add(_logits, _w.Classifier, 0, _p.VocabSize, new ReadOnlySpan<int>(_vocabOffsets, 0, n));
         _matVec.Run();
     }
+
+    /// <summary>
+    /// Starts each sequence afresh in its slot: position by position, as one batch of the sequences that reach that
+    /// far, so every weight is read once per position for all of them.
+    /// </summary>
+    public void Prefill(ReadOnlySpan<int> slots, ReadOnlySpan<int[]> sequences)
+    {
+        if (slots.Length == 0 || slots.Length > Slots || sequences.Length != slots.Length)
+            throw new ArgumentException($"Prefill takes 1 to {Slots} (slot, sequence) pairs of equal length; got {slots.Length} and {sequences.Length}.");
+        int longest = 0;
+        foreach (var sequence in sequences)
+        {
+            if (sequence is null || sequence.Length == 0 || sequence.Length > _p.SeqLen)
+                throw new ArgumentException($"Each prefilled sequence needs 1 to {_p.SeqLen} (the context) tokens; got {sequence?.Length ?? 0}.", nameof(sequences));
+            longest = Math.Max(longest, sequence.Length);
+        }
+        for (int pos = 0; pos < longest; pos++)
+        {
+            int n = 0;
+            for (int i = 0; i < slots.Length; i++)
+            {
+                if (pos >= sequences[i].Length) continue;
+                _stepSlots[n] = slots[i];
+                _stepTokens[n] = sequences[i][pos];
+                _stepPositions[n++] = pos;
+            }
+            Forward(new ReadOnlySpan<int>(_stepSlots, 0, n), new ReadOnlySpan<int>(_stepTokens, 0, n), new ReadOnlySpan<int>(_stepPositions, 0, n));
+        }
+    }
+
+    /// <summary>The engine holds only managed arrays; nothing to release.</summary>
+    public void Dispose() { }
 
     /// <summary>The logits computed for <paramref name="slot"/> by the last <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> that ran it.</summary>
     public ReadOnlySpan<float> Logits(int slot) => new(_logits, slot * _p.VocabSize, _p.VocabSize);

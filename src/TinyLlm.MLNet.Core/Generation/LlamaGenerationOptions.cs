@@ -1,6 +1,6 @@
 namespace TinyLlm.MLNet.Generation;
 
-/// <summary>Options of <see cref="LlamaGenerationTransformer"/>: which columns, and how to sample.</summary>
+/// <summary>Options of <see cref="LlamaGenerationTransformer"/>: which columns, how to sample, and where the model runs.</summary>
 public sealed class LlamaGenerationOptions
 {
     /// <summary>The input text column holding the prompt.</summary>
@@ -20,6 +20,16 @@ public sealed class LlamaGenerationOptions
     /// generates is sampled with <c>Seed + n</c>, so runs are reproducible and repeated prompts differ.
     /// </summary>
     public SamplingOptions Sampling = new();
+
+    /// <summary>
+    /// Which implementation runs the model: <see cref="GenerationBackend.Auto"/> (default: TorchSharp on CUDA when the
+    /// TinyLlm.MLNet package is present and a GPU is visible, else the .NET engine), <see cref="GenerationBackend.Engine"/>
+    /// or <see cref="GenerationBackend.TorchSharp"/>. Saved with the model.
+    /// </summary>
+    public GenerationBackend Backend = GenerationBackend.Auto;
+
+    /// <summary>Where the model runs: <c>auto</c> (default: <c>cuda</c> when visible, else <c>cpu</c>), <c>cpu</c> or <c>cuda</c>. Saved with the model.</summary>
+    public string Device = "auto";
 
     /// <summary>
     /// How many rows a cursor over <c>Transform</c>'s output completes together, as one batch (each decoding step

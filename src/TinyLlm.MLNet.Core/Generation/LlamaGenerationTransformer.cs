@@ -10,7 +10,9 @@ namespace TinyLlm.MLNet.Generation;
 /// <summary>
 /// Maps a prompt text column to a generated completion: the last stage of the TinyLlm pipeline, and what a
 /// <c>PredictionEngine</c> scores. It carries the model's weights and its tokenizer, and saves both into the
-/// ML.NET model zip. Generation runs on the pure .NET <see cref="InferenceEngine"/>.
+/// ML.NET model zip. Generation runs on the backend and device of <see cref="LlamaGenerationOptions.Backend"/> and
+/// <see cref="LlamaGenerationOptions.Device"/>: by default TorchSharp on CUDA when available, else the pure .NET
+/// <see cref="InferenceEngine"/>.
 /// </summary>
 /// <remarks>
 /// Lazy over its input: stories are generated when a cursor asks for the completion of a row; a cursor completes
@@ -20,14 +22,15 @@ namespace TinyLlm.MLNet.Generation;
 /// <c>PredictionEngine</c> per thread; the weights are shared and read-only. <see cref="GenerateBatch"/> completes
 /// a list of prompts directly.
 /// </remarks>
-[TinyLlmLoadable("TinyLlmLlamaGeneration", "TLLMGENR", 1)]
+[TinyLlmLoadable("TinyLlmLlamaGeneration", "TLLMGENR", 2)]
 public sealed class LlamaGenerationTransformer : RowMappingTransformer
 {
     private readonly byte[] _tokenizerModel;
     private readonly LlamaGenerationOptions _options;
 
     /// <summary>Creates the transformer from weights and the bytes of a SentencePiece <c>.model</c>.</summary>
-    /// <exception cref="ArgumentException">The tokenizer cannot be read or its vocabulary differs from the model's.</exception>
+    /// <exception cref="ArgumentException">The tokenizer cannot be read or its vocabulary differs from the model's; or the device is unknown.</exception>
+    /// <remarks>The backend is set up on the first generation; an unavailable one (TorchSharp without the package, CUDA without a GPU) is reported then.</remarks>
     public LlamaGenerationTransformer(IHostEnvironment env, TransformerWeights weights, byte[] tokenizerModel, LlamaGenerationOptions? options = null)
         : base(env)
     {
@@ -36,7 +39,8 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         _options = options?.Clone() ?? new LlamaGenerationOptions();
         _options.Validate();
         _tokenizerModel = tokenizerModel;
-        Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"));
+        _options.Device = DecoderBackends.NormalizeDevice(_options.Device);
+        Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"), _options.Backend, _options.Device);
     }
 
     /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
@@ -102,7 +106,9 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
 
     // *** Binary format ***
     // main stream: string prompt column, string completion column, bool has ids column, [string ids column],
-    //   bool include prompt, float temperature, int top_k, float top_p, ulong seed, int max_new_tokens
+    //   bool include prompt, float temperature, int top_k, float top_p, ulong seed, int max_new_tokens,
+    //   (version 2 on) int backend (GenerationBackend), string device, int batch size; version 1 reads as Auto on
+    //   "auto", batch size 4
     // "tokenizer.model": the SentencePiece ModelProto bytes
     // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint)
     private protected override void SaveModel(ModelPayloadWriter writer)
@@ -119,6 +125,9 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         w.Write(s.TopP);
         w.Write(s.Seed);
         w.Write(s.MaxNewTokens);
+        w.Write((int)_options.Backend);
+        w.Write(_options.Device);
+        w.Write(_options.BatchSize);
         writer.SaveStream("tokenizer.model", stream => stream.Write(_tokenizerModel));
         writer.SaveStream("weights.bin", stream => Llama2cCheckpoint.Write(Generator.Weights, stream));
     }
@@ -141,6 +150,15 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
             Seed = r.ReadUInt64(),
             MaxNewTokens = r.ReadInt32(),
         };
+        if (reader.Version >= 2)
+        {
+            int backend = r.ReadInt32();
+            if (!Enum.IsDefined((GenerationBackend)backend))
+                throw new FormatException($"The saved '{reader.LoaderSignature}' names generation backend {backend}, which this build does not know (it knows 0 Auto, 1 Engine, 2 TorchSharp).");
+            options.Backend = (GenerationBackend)backend;
+            options.Device = r.ReadString();
+            options.BatchSize = r.ReadInt32();
+        }
         byte[] tokenizer = [];
         reader.LoadStream("tokenizer.model", s => tokenizer = ReadAll(s));
         TransformerWeights? weights = null;

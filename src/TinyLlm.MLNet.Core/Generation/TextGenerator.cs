@@ -14,17 +14,53 @@ public sealed class TextGenerator
 {
     private readonly TransformerWeights _weights;
     private readonly SentencePieceModel _tokenizer;
+    private readonly Lazy<ITokenDecoderFactory> _decoders;
 
-    /// <summary>Creates a generator over a model and its tokenizer.</summary>
+    /// <summary>
+    /// Creates a generator over a model and its tokenizer, on the backend <see cref="GenerationBackend.Auto"/> picks
+    /// (TorchSharp on CUDA when available, else the .NET engine).
+    /// </summary>
     /// <exception cref="ArgumentException">The tokenizer's vocabulary is larger than the model's.</exception>
     public TextGenerator(TransformerWeights weights, SentencePieceModel tokenizer)
+        : this(weights, tokenizer, GenerationBackend.Auto, "auto")
+    {
+    }
+
+    /// <summary>
+    /// Creates a generator that runs on <paramref name="backend"/> and <paramref name="device"/> (auto, cpu or cuda).
+    /// The backend is set up on first use (so a model saved for CUDA still loads on a machine without one, and
+    /// <see cref="DecoderBackends.Select"/>'s errors come from the first generation).
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's, or the device name is unknown.</exception>
+    public TextGenerator(TransformerWeights weights, SentencePieceModel tokenizer, GenerationBackend backend, string device)
+        : this(weights, tokenizer, new Lazy<ITokenDecoderFactory>(() => DecoderBackends.Select(weights, backend, device)))
+    {
+        DecoderBackends.NormalizeDevice(device);
+    }
+
+    /// <summary>Creates a generator whose forward passes run on decoders from <paramref name="decoders"/> (made over the same weights).</summary>
+    /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's.</exception>
+    public TextGenerator(TransformerWeights weights, SentencePieceModel tokenizer, ITokenDecoderFactory decoders)
+        : this(weights, tokenizer, new Lazy<ITokenDecoderFactory>(decoders ?? throw new ArgumentNullException(nameof(decoders))))
+    {
+    }
+
+    private TextGenerator(TransformerWeights weights, SentencePieceModel tokenizer, Lazy<ITokenDecoderFactory> decoders)
     {
         _weights = weights ?? throw new ArgumentNullException(nameof(weights));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        _decoders = decoders;
         int tokenizerVocab = tokenizer.VocabSize;
         if (tokenizerVocab != weights.Dims.VocabSize)
             throw new ArgumentException($"The tokenizer has {tokenizerVocab} tokens but the model's vocabulary has {weights.Dims.VocabSize}; they were not trained together.", nameof(tokenizer));
     }
+
+    /// <summary>Where the forward passes run: the backend and device chosen (set up on first use).</summary>
+    /// <exception cref="InvalidOperationException">The chosen backend or device is not available (see <see cref="DecoderBackends.Select"/>).</exception>
+    public ITokenDecoderFactory Decoders => _decoders.Value;
+
+    /// <summary>A decoder for this model on the chosen backend, to pass to <see cref="Generate"/> or <see cref="GenerateBatch"/> for reuse.</summary>
+    public ITokenDecoder CreateDecoder(int slots = 1) => Decoders.Create(slots);
 
     /// <summary>The model's weights.</summary>
     public TransformerWeights Weights => _weights;
@@ -44,13 +80,13 @@ public sealed class TextGenerator
     /// <param name="prompt">The start of the story.</param>
     /// <param name="options">Sampling options (validated).</param>
     /// <param name="onText">Called with each new piece of text as soon as it is complete.</param>
-    /// <param name="engine">An engine to reuse (its cache is overwritten); one is created if null.</param>
+    /// <param name="decoder">A decoder to reuse (its cache is overwritten); one is created (and disposed) if null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
     public GenerationResult Generate(string prompt, SamplingOptions options, Action<string>? onText = null,
-        InferenceEngine? engine = null, CancellationToken cancellationToken = default)
+        ITokenDecoder? decoder = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        return GenerateBatch([prompt], options, onText is null ? null : (_, piece) => onText(piece), engine, cancellationToken)[0];
+        return GenerateBatch([prompt], options, onText is null ? null : (_, piece) => onText(piece), decoder, cancellationToken)[0];
     }
 
     /// <summary>
@@ -61,18 +97,32 @@ public sealed class TextGenerator
     /// <param name="prompts">The starts of the stories (the same prompt may repeat, for several samples).</param>
     /// <param name="options">Sampling options (validated).</param>
     /// <param name="onText">Called with (sequence index, new piece of text) as pieces complete.</param>
-    /// <param name="engine">An engine with at least as many slots as prompts to reuse; one is created if null.</param>
+    /// <param name="decoder">A decoder with at least as many slots as prompts to reuse; one is created (and disposed) if null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
     public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<string> prompts, SamplingOptions options,
-        Action<int, string>? onText = null, InferenceEngine? engine = null, CancellationToken cancellationToken = default)
+        Action<int, string>? onText = null, ITokenDecoder? decoder = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (prompts.Count == 0) return [];
+        ITokenDecoder? owned = null;
+        if (decoder is null || decoder.Slots < prompts.Count) decoder = owned = Decoders.Create(prompts.Count);
+        try
+        {
+            return Run(prompts, options, onText, decoder, cancellationToken);
+        }
+        finally
+        {
+            owned?.Dispose();
+        }
+    }
+
+    private GenerationResult[] Run(IReadOnlyList<string> prompts, SamplingOptions options, Action<int, string>? onText,
+        ITokenDecoder decoder, CancellationToken cancellationToken)
+    {
         int n = prompts.Count;
-        if (n == 0) return [];
         var clock = Stopwatch.StartNew();
-        if (engine is null || engine.Slots < n) engine = new InferenceEngine(_weights, n);
         int seqLen = _weights.Dims.SeqLen;
         var seqs = new Sequence[n];
         for (int i = 0; i < n; i++)
@@ -83,18 +133,13 @@ public sealed class TextGenerator
             seqs[i] = new Sequence(ids, new Sampler(_weights.Dims.VocabSize, sampling), new IncrementalDecoder(_tokenizer, ids), options.MaxNewTokens);
         }
 
-        // The prompts, position by position, as a batch of the sequences whose prompt reaches that far.
+        // The prompts fill the caches (the decoder batches them: position by position on the engine, one forward
+        // over every prompt position at once on TorchSharp).
+        decoder.Prefill(Enumerable.Range(0, n).ToArray(), seqs.Select(q => q.Prompt).ToArray());
+        for (int i = 0; i < n; i++) seqs[i].Position = seqs[i].Prompt.Length;
         var slots = new List<int>(n);
         var tokens = new List<int>(n);
         var positions = new List<int>(n);
-        for (int pos = 0; pos < seqs.Max(q => q.Prompt.Length); pos++)
-        {
-            Clear(slots, tokens, positions);
-            for (int i = 0; i < n; i++)
-                if (pos < seqs[i].Prompt.Length) Add(slots, tokens, positions, i, seqs[i].Prompt[pos], pos);
-            Run(engine, slots, tokens, positions);
-        }
-        for (int i = 0; i < n; i++) seqs[i].Position = seqs[i].Prompt.Length;
 
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -103,7 +148,7 @@ public sealed class TextGenerator
             {
                 var q = seqs[i];
                 if (q.Done) continue;
-                int next = q.Sampler.Sample(engine.Logits(i));
+                int next = q.Sampler.Sample(decoder.Logits(i));
                 if (next == _tokenizer.EosId || next == _tokenizer.BosId)
                 {
                     q.Done = q.Ended = true;
@@ -124,15 +169,14 @@ public sealed class TextGenerator
                     // sequence's cache with the last half of its context (a sliding window that moves by half a
                     // context at a time, so its cost stays linear).
                     int keep = seqLen / 2;
-                    for (int pos = 0; pos < keep; pos++)
-                        engine.Forward([i], [q.Context[q.Context.Count - keep + pos]], [pos]);
+                    decoder.Prefill([i], [q.Context.GetRange(q.Context.Count - keep, keep).ToArray()]);
                     q.Position = keep;
                     continue;
                 }
                 Add(slots, tokens, positions, i, next, q.Position++);
             }
             if (seqs.All(q => q.Done)) break;
-            if (slots.Count > 0) Run(engine, slots, tokens, positions);
+            if (slots.Count > 0) Step(decoder, slots, tokens, positions);
         }
 
         double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
@@ -161,8 +205,8 @@ public sealed class TextGenerator
         positions.Add(position);
     }
 
-    private static void Run(InferenceEngine engine, List<int> slots, List<int> tokens, List<int> positions) =>
-        engine.Forward(CollectionsMarshal.AsSpan(slots), CollectionsMarshal.AsSpan(tokens), CollectionsMarshal.AsSpan(positions));
+    private static void Step(ITokenDecoder decoder, List<int> slots, List<int> tokens, List<int> positions) =>
+        decoder.Forward(CollectionsMarshal.AsSpan(slots), CollectionsMarshal.AsSpan(tokens), CollectionsMarshal.AsSpan(positions));
 
     /// <summary>The state of one sequence of a batch.</summary>
     private sealed class Sequence(int[] prompt, Sampler sampler, IncrementalDecoder decoder, int budget)

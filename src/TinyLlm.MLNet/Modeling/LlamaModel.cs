@@ -119,6 +119,37 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         return _options.Linear(h, output.weight!).to(ScalarType.Float32);      // (bs, seqlen, vocab)
     }
 
+    /// <summary>
+    /// Logits with a key/value cache (inference; Meta llama's <c>forward(tokens, start_pos)</c> for several sequences
+    /// at once): row i of <paramref name="tokens"/> <c>(n, t)</c> int64 continues the sequence in cache slot
+    /// <c>slots[i]</c> at <c>positions[i]</c> <c>(n, t)</c>. Every earlier position of that sequence must be in the
+    /// cache; these positions' keys and values are added to it. A whole prompt runs as one call (positions 0..t-1,
+    /// causal), then one token per call. Returns <c>(n, t, vocab_size)</c> in fp32. Call under
+    /// <c>torch.no_grad()</c> in eval mode (no dropout is applied).
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes that disagree, or the cache was made for another model.</exception>
+    public Tensor forward(Tensor tokens, Tensor positions, KvCache cache, Tensor slots)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        long n = tokens.shape[0], seqlen = tokens.shape[1];
+        if (positions.shape.Length != 2 || positions.shape[0] != n || positions.shape[1] != seqlen || slots.shape.Length != 1 || slots.shape[0] != n)
+            throw new ArgumentException($"A cached forward takes tokens and positions of one shape (n, t) and n slots; got tokens ({string.Join(", ", tokens.shape)}), positions ({string.Join(", ", positions.shape)}), slots ({string.Join(", ", slots.shape)}).");
+        if (cache.MaxSeqLen != _config.MaxSeqLen)
+            throw new ArgumentException($"The key/value cache holds {cache.MaxSeqLen} positions but the model's max_seq_len is {_config.MaxSeqLen}.", nameof(cache));
+
+        var h = tok_embeddings.forward(tokens);                                  // (n, t, dim)
+        // each row's own RoPE angles
+        var flat = positions.reshape(-1);
+        var cos = freqs_cos.index_select(0, flat).view(n, seqlen, -1);          // (n, t, hd/2)
+        var sin = freqs_sin.index_select(0, flat).view(n, seqlen, -1);
+        var step = CacheStep.Of(slots, positions);
+
+        foreach (var layer in layers) h = layer.forward(h, cos, sin, cache, step);
+        h = norm.forward(h);
+
+        return _options.Linear(h, output.weight!).to(ScalarType.Float32);      // (n, t, vocab)
+    }
+
     /// <summary>Mean cross-entropy of <paramref name="logits"/> <c>(b, t, v)</c> against <paramref name="targets"/> <c>(b, t)</c>; target -1 is ignored.</summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>
         nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: -1);

@@ -24,8 +24,10 @@ public static class Rope
     }
 
     /// <summary>
-    /// Rotates <paramref name="x"/> of shape <c>(batch, seq, heads, headDim)</c> by the tables' first <c>seq</c>
-    /// rows (already sliced to <c>(seq, headDim / 2)</c>). Computed in fp32; returns the input's type.
+    /// Rotates <paramref name="x"/> of shape <c>(batch, seq, heads, headDim)</c> by the tables' rows for its
+    /// positions: <c>(seq, headDim / 2)</c> when every batch row sits at positions 0..seq-1, or
+    /// <c>(batch, seq, headDim / 2)</c> when each row has its own positions (decoding with a cache). Computed in fp32;
+    /// returns the input's type.
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
@@ -33,8 +35,8 @@ public static class Rope
         var pairs = x.to(ScalarType.Float32).reshape(b, t, h, hd / 2, 2);
         var re = pairs.select(-1, 0);                                            // (b, t, h, hd/2)
         var im = pairs.select(-1, 1);
-        var c = cos.view(1, t, 1, hd / 2);
-        var s = sin.view(1, t, 1, hd / 2);
+        var c = cos.unsqueeze(-2);                                               // broadcast over heads
+        var s = sin.unsqueeze(-2);
         var outRe = re * c - im * s;
         var outIm = re * s + im * c;
         var rotated = torch.stack([outRe, outIm], dim: -1).flatten(3);          // (b, t, h, hd)

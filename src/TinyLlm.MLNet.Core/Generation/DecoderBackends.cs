@@ -1,0 +1,128 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace TinyLlm.MLNet.Generation;
+
+/// <summary>
+/// Turns the <see cref="GenerationBackend"/> and device options into the decoders that generation runs on. The .NET
+/// engine is always here; the TorchSharp backend lives in the TinyLlm.MLNet package (Core has no TorchSharp), which
+/// registers it when loaded.
+/// </summary>
+public static class DecoderBackends
+{
+    private static ITorchSharpDecoders? _torchSharp;
+    private static bool _probed;
+    private static readonly Lock Gate = new();
+
+    /// <summary>
+    /// The TorchSharp backend, set by the TinyLlm.MLNet package's module initializer. When unset, the first look
+    /// loads that assembly if the application ships it (an app that references the package may not have touched
+    /// it yet), which runs the initializer.
+    /// </summary>
+    internal static ITorchSharpDecoders? TorchSharp
+    {
+        get
+        {
+            lock (Gate)
+            {
+                if (_torchSharp is null && !_probed)
+                {
+                    _probed = true;
+                    try
+                    {
+                        var assembly = Assembly.Load(new AssemblyName("TinyLlm.MLNet"));
+                        RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+                    }
+                    catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
+                    {
+                        // A serving app with Core alone: the .NET engine is the only backend.
+                    }
+                }
+                return _torchSharp;
+            }
+        }
+        set
+        {
+            lock (Gate) _torchSharp = value;
+        }
+    }
+
+    /// <summary>
+    /// The decoders for <paramref name="weights"/> on <paramref name="backend"/> and <paramref name="device"/>
+    /// (<c>auto</c>, <c>cpu</c> or <c>cuda</c>). Auto picks TorchSharp on CUDA when the TinyLlm.MLNet package is
+    /// present, a GPU is visible and the model fits the TorchSharp model (tied classifier, RoPE base 10000), and the
+    /// .NET engine otherwise; device <c>auto</c> is <c>cuda</c> when visible, else <c>cpu</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown device, the engine asked to run on CUDA, or weights the TorchSharp model cannot hold.</exception>
+    /// <exception cref="InvalidOperationException">TorchSharp asked for without the TinyLlm.MLNet package, or CUDA asked for and not available.</exception>
+    public static ITokenDecoderFactory Select(TransformerWeights weights, GenerationBackend backend = GenerationBackend.Auto, string? device = "auto")
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        string dev = NormalizeDevice(device);
+        switch (backend)
+        {
+            case GenerationBackend.Engine:
+                if (dev == "cuda")
+                    throw new ArgumentException("The generation backend Engine (TinyLlm's .NET engine) runs on the CPU only; device 'cuda' needs backend TorchSharp (or Auto), or use device cpu.", nameof(device));
+                return new EngineDecoders(weights);
+            case GenerationBackend.TorchSharp:
+                return TorchSharpDecoders(weights, dev);
+            case GenerationBackend.Auto:
+                if (dev == "cpu") return new EngineDecoders(weights);
+                if (dev == "cuda") return TorchSharpDecoders(weights, dev);
+                var torch = TorchSharp;
+                return torch is not null && torch.Unsupported(weights.Dims) is null && torch.CudaAvailable
+                    ? torch.Create(weights, "cuda")
+                    : new EngineDecoders(weights);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(backend), $"The generation backend must be Auto, Engine or TorchSharp; got {backend}.");
+        }
+    }
+
+    /// <summary><c>auto</c>, <c>cpu</c> or <c>cuda</c> (trimmed, lower case; empty is <c>auto</c>).</summary>
+    /// <exception cref="ArgumentException">Any other name.</exception>
+    public static string NormalizeDevice(string? device)
+    {
+        string name = (device ?? "").Trim().ToLowerInvariant();
+        return name switch
+        {
+            "" or "auto" => "auto",
+            "cpu" or "cuda" => name,
+            _ => throw new ArgumentException($"The generation device must be auto, cpu or cuda; got '{device}'.", nameof(device)),
+        };
+    }
+
+    private static ITokenDecoderFactory TorchSharpDecoders(TransformerWeights weights, string device)
+    {
+        var torch = TorchSharp ?? throw new InvalidOperationException(
+            "The generation backend TorchSharp needs the TinyLlm.MLNet package (TorchSharp), which this application does not load: reference the TinyLlm.MLNet package, or choose backend Engine (device cpu).");
+        if (torch.Unsupported(weights.Dims) is { } why)
+            throw new ArgumentException($"The generation backend TorchSharp cannot run this model: {why} Choose backend Engine or Auto.", nameof(weights));
+        if (device == "cuda" && !torch.CudaAvailable)
+            throw new InvalidOperationException("The generation device is 'cuda' but CUDA is not available: TorchSharp sees no GPU (this build references the CPU libtorch package; see docs/training.md to swap in a CUDA one). Use device auto or cpu.");
+        return torch.Create(weights, device == "auto" ? (torch.CudaAvailable ? "cuda" : "cpu") : device);
+    }
+
+    /// <summary>The .NET engine: each decoder is an <see cref="InferenceEngine"/> over the shared weights.</summary>
+    private sealed class EngineDecoders(TransformerWeights weights) : ITokenDecoderFactory
+    {
+        public GenerationBackend Backend => GenerationBackend.Engine;
+
+        public string Device => "cpu";
+
+        public ITokenDecoder Create(int slots) => new InferenceEngine(weights, slots);
+    }
+}
+
+/// <summary>The TorchSharp backend as Core sees it; implemented in the TinyLlm.MLNet package.</summary>
+internal interface ITorchSharpDecoders
+{
+    /// <summary>Whether libtorch sees a CUDA device (false when libtorch cannot be loaded at all).</summary>
+    bool CudaAvailable { get; }
+
+    /// <summary>Why the TorchSharp model cannot hold weights of these sizes (a sentence), or null when it can.</summary>
+    string? Unsupported(ModelDimensions dims);
+
+    /// <summary>Decoders over <paramref name="weights"/> on <paramref name="device"/> (<c>cpu</c> or <c>cuda</c>).</summary>
+    ITokenDecoderFactory Create(TransformerWeights weights, string device);
+}
