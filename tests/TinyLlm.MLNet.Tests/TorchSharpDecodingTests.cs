@@ -122,6 +122,29 @@ public sealed class TorchSharpDecodingTests
     }
 
     [TestMethod]
+    public void ACursorFreesItsDecoderWhenDisposed()
+    {
+        var ml = new MLContext(seed: 1);
+        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var options = new LlamaGenerationOptions { Backend = GenerationBackend.TorchSharp, Device = "cpu", BatchSize = 2, Sampling = new SamplingOptions { MaxNewTokens = 6 } };
+        var transformer = new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options);
+        transformer.GenerateBatch(["Tom"]); // puts the model on its device once
+        long live = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+
+        var data = ml.Data.LoadFromEnumerable(new[] { "Tom", "Lily", "Ben" }.Select(t => new StoryPrompt { Text = t }).ToArray());
+        var output = transformer.Transform(data);
+        using (var cursor = output.GetRowCursor(output.Schema.Where(c => c.Name == "Completion")))
+        {
+            var completion = cursor.GetGetter<ReadOnlyMemory<char>>(output.Schema["Completion"]);
+            ReadOnlyMemory<char> text = default;
+            while (cursor.MoveNext()) completion(ref text);
+            Assert.IsGreaterThan(live, DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount, "the cursor's decoder holds its cache");
+        }
+        Assert.AreEqual(live, DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount, "tensors left after the cursor was disposed");
+        // (A PredictionEngine disposes only its input row, not the output row; its decoder goes with the garbage collector.)
+    }
+
+    [TestMethod]
     public void GreedyTextIsTheSameOnTheEngineAndOnTorchSharpFor200Tokens()
     {
         var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 256, scale: 12f);

@@ -14,7 +14,7 @@ namespace TinyLlm.MLNet.Generation;
 /// gives exactly what row-by-row generation gives. Otherwise (a <c>PredictionEngine</c>, a shuffled cursor,
 /// BatchSize 1) rows are generated one at a time; a <c>PredictionEngine</c>'s n-th row uses <c>Seed + n</c>.
 /// </remarks>
-internal sealed class CompletionSource
+internal sealed class CompletionSource : IDisposable
 {
     private readonly TextGenerator _generator;
     private readonly LlamaGenerationOptions _options;
@@ -45,6 +45,13 @@ internal sealed class CompletionSource
         _prompt = row.GetGetter<ReadOnlyMemory<char>>(row.Schema[options.PromptColumnName]);
         _openReadAhead = options.BatchSize > 1 ? openReadAhead : null;
         _sampling = options.Sampling.Clone();
+    }
+
+    /// <summary>Frees the decoder.</summary>
+    public void Dispose()
+    {
+        _decoder?.Dispose();
+        _decoder = null;
     }
 
     /// <summary>The prompt of the current row and its generation.</summary>

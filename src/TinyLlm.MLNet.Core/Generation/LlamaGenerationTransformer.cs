@@ -78,10 +78,13 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
             throw SchemaErrors.Mismatch(_options.PromptColumnName, "String", column.Type.ToString()!);
     }
 
-    private protected override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead)
+    private protected override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead,
+        ICollection<IDisposable> disposeWithRow)
     {
-        // Both output columns read one generation per row.
+        // Both output columns read one generation per row. The decoder (and its cache, on the GPU with TorchSharp)
+        // goes with the row or cursor.
         var source = new CompletionSource(Generator, _options, input, openReadAhead);
+        disposeWithRow.Add(source);
         var getters = new Delegate?[OutputColumns.Count];
         if (isActive(0))
         {

@@ -54,9 +54,11 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
     /// When <paramref name="input"/> is a cursor moving through an <see cref="IDataView"/> in order: opens a second
     /// cursor over the same input rows in the same order, with <see cref="InputColumnNames"/> active, so that a
     /// getter can read the inputs of the coming rows and compute several rows at once. Null for single rows
-    /// (a <c>PredictionEngine</c>) and shuffled cursors.
+    /// (a <c>PredictionEngine</c>) and shuffled cursors. The cursors it opens are disposed with the row.
     /// </param>
-    private protected virtual Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead)
+    /// <param name="disposeWithRow">Resources the getters hold (e.g. a decoder's cache) to dispose with the row.</param>
+    private protected virtual Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead,
+        ICollection<IDisposable> disposeWithRow)
     {
         var getters = new Delegate?[OutputColumns.Count];
         for (int i = 0; i < getters.Length; i++)
@@ -125,8 +127,9 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
             new MappedRow(this, input, activeColumns, openReadAhead: null);
 
-        public Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead) =>
-            _parent.MakeGetters(input, i => isActive(FirstOutput + i), openReadAhead);
+        public Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead,
+            ICollection<IDisposable> disposeWithRow) =>
+            _parent.MakeGetters(input, i => isActive(FirstOutput + i), openReadAhead, disposeWithRow);
 
         public IEnumerable<DataViewSchema.Column> InputColumns => _inputIndices.Select(i => InputSchema[i]);
 
@@ -148,13 +151,21 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         private readonly bool[] _active;
         private readonly Delegate?[] _getters;
 
+        private readonly List<IDisposable> _owned = [];
+
         public MappedRow(Mapper mapper, DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns, Func<DataViewRowCursor>? openReadAhead)
         {
             _mapper = mapper;
             _input = input;
             _active = new bool[mapper.OutputSchema.Count];
             foreach (var c in activeColumns) _active[c.Index] = true;
-            _getters = mapper.MakeGetters(input, i => _active[i], openReadAhead);
+            Func<DataViewRowCursor>? tracked = openReadAhead is null ? null : () =>
+            {
+                var cursor = openReadAhead();
+                _owned.Add(cursor);
+                return cursor;
+            };
+            _getters = mapper.MakeGetters(input, i => _active[i], tracked, _owned);
         }
 
         public override DataViewSchema Schema => _mapper.OutputSchema;
@@ -163,6 +174,18 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
         public override ValueGetter<T> GetGetter<T>(DataViewSchema.Column column) => _mapper.GetGetter<T>(_input, _getters, column);
+
+        // A cursor disposes its row. (ML.NET's PredictionEngine disposes only its input row, so what a
+        // PredictionEngine's row holds is left to the garbage collector.)
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                foreach (var owned in _owned) owned.Dispose();
+                _owned.Clear();
+            }
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>The lazy output of <see cref="Transform"/>.</summary>
@@ -199,19 +222,11 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
     {
         private readonly DataViewRowCursor _input;
         private readonly MappedRow _row;
-        private readonly List<DataViewRowCursor> _readAhead = [];
 
         public MappedCursor(Mapper mapper, DataViewRowCursor input, IEnumerable<DataViewSchema.Column> activeColumns, Func<DataViewRowCursor>? openReadAhead)
         {
             _input = input;
-            // Read-ahead cursors live as long as this cursor.
-            Func<DataViewRowCursor>? tracked = openReadAhead is null ? null : () =>
-            {
-                var cursor = openReadAhead();
-                _readAhead.Add(cursor);
-                return cursor;
-            };
-            _row = new MappedRow(mapper, input, activeColumns, tracked);
+            _row = new MappedRow(mapper, input, activeColumns, openReadAhead);
         }
 
         public override DataViewSchema Schema => _row.Schema;
@@ -226,8 +241,8 @@ public abstract class RowMappingTransformer : ITransformer, ICanSaveModel
         {
             if (disposing)
             {
+                _row.Dispose();
                 _input.Dispose();
-                foreach (var cursor in _readAhead) cursor.Dispose();
             }
             base.Dispose(disposing);
         }
