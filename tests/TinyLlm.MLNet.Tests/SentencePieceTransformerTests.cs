@@ -47,14 +47,20 @@ public sealed class SentencePieceTransformerTests
         }
     }
 
+    private static (SentencePieceTokenizerTransformer Transformer, string Zip) FitAndSave(MLContext ml, IDataView data)
+    {
+        var transformer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data);
+        string zip = Path.Combine(Directory.CreateTempSubdirectory("tinyllm-tokenizer-").FullName, "tokenizer.zip");
+        ml.Model.Save(transformer, data.Schema, zip);
+        return (transformer, zip);
+    }
+
     [TestMethod]
     public void ASavedTokenizerLoadsOnABareMLContext()
     {
         var ml = new MLContext(seed: 1);
         var data = Stories(ml, 600, 9);
-        var transformer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data);
-        string zip = Path.Combine(Directory.CreateTempSubdirectory("tinyllm-bare-").FullName, "tokenizer.zip");
-        ml.Model.Save(transformer, data.Schema, zip);
+        var (transformer, zip) = FitAndSave(ml, data);
         var expected = ml.Data.CreateEnumerable<TokensRow>(transformer.Transform(data), false).Select(r => r.Tokens).ToList();
 
         // No RegisterTinyLlm: ML.NET finds the loader through the [LoadableClass] attributes woven into Core.
@@ -77,10 +83,7 @@ public sealed class SentencePieceTransformerTests
     public void ATokenizerZipFromANewerFormatNamesTheProblemWithOrWithoutRegistration()
     {
         var ml = new MLContext(seed: 1);
-        var data = Stories(ml, 300, 10);
-        var transformer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data);
-        string zip = Path.Combine(Directory.CreateTempSubdirectory("tinyllm-newer-").FullName, "tokenizer.zip");
-        ml.Model.Save(transformer, data.Schema, zip);
+        string zip = FitAndSave(ml, Stories(ml, 300, 10)).Zip;
         ModelPersistenceTests.SetFormatVersion(zip, 9);
 
         var registered = new MLContext();
