@@ -9,7 +9,9 @@ namespace TinyLlm.MLNet.Generation;
 /// of llama2.c's <c>forward</c> in <c>run.c</c>. The engine holds <see cref="Slots"/> independent sequences; one
 /// call can advance several of them together (a batch), which reads each weight once for all of them. It
 /// allocates nothing per token. Not thread-safe: one engine per thread (engines can share one
-/// <see cref="TransformerWeights"/>).
+/// <see cref="TransformerWeights"/>). The weight matrices are read in their stored <see cref="WeightFormat"/>
+/// (fp32, bf16 or Q8_0; see <see cref="TransformerWeights.Convert"/>); activations, the cache and all other
+/// arithmetic are fp32.
 /// </summary>
 public sealed class InferenceEngine
 {
@@ -45,7 +47,7 @@ public sealed class InferenceEngine
         _keyCache = new float[cache];
         _valueCache = new float[cache];
         (_cos, _sin) = RotaryTables(_p);
-        _matVec = new MatVec(slots);
+        _matVec = new MatVec(slots, Math.Max(d, _p.HiddenDim));
         _dimOffsets = new int[slots];
         _hiddenOffsets = new int[slots];
         _cacheRows = new int[slots];
@@ -92,7 +94,7 @@ public sealed class InferenceEngine
             _dimOffsets[i] = slot * d;
             _hiddenOffsets[i] = slot * hidden;
             _vocabOffsets[i] = slot * _p.VocabSize;
-            Array.Copy(_w.TokenEmbedding, (long)token * d, _x, slot * d, d);
+            _w.EmbeddingMatrix.Read((long)token * d, Slice(_x, slot * d, d));
         }
         var dims = new ReadOnlySpan<int>(_dimOffsets, 0, n);
         var hiddens = new ReadOnlySpan<int>(_hiddenOffsets, 0, n);
@@ -107,9 +109,9 @@ public sealed class InferenceEngine
             }
             var cacheRows = new ReadOnlySpan<int>(_cacheRows, 0, n);
             _matVec.Begin(_xb, d, dims);
-            _matVec.Add(_q, _w.Wq, (long)l * d * d, d, dims);
-            _matVec.Add(_keyCache, _w.Wk, (long)l * kvDim * d, kvDim, cacheRows);
-            _matVec.Add(_valueCache, _w.Wv, (long)l * kvDim * d, kvDim, cacheRows);
+            _matVec.Add(_q, _w.WqMatrix, (long)l * d * d, d, dims);
+            _matVec.Add(_keyCache, _w.WkMatrix, (long)l * kvDim * d, kvDim, cacheRows);
+            _matVec.Add(_valueCache, _w.WvMatrix, (long)l * kvDim * d, kvDim, cacheRows);
             _matVec.Run();
 
             for (int i = 0; i < n; i++)
@@ -121,7 +123,7 @@ public sealed class InferenceEngine
             }
 
             _matVec.Begin(_xb, d, dims);
-            _matVec.Add(_xb2, _w.Wo, (long)l * d * d, d, dims);
+            _matVec.Add(_xb2, _w.WoMatrix, (long)l * d * d, d, dims);
             _matVec.Run();
             for (int i = 0; i < n; i++)
                 TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb2, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
@@ -130,8 +132,8 @@ public sealed class InferenceEngine
             for (int i = 0; i < n; i++)
                 RmsNorm(Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.FfnNorm, l * d, d), _p.NormEps);
             _matVec.Begin(_xb, d, dims);
-            _matVec.Add(_hb, _w.W1, (long)l * hidden * d, hidden, hiddens);
-            _matVec.Add(_hb2, _w.W3, (long)l * hidden * d, hidden, hiddens);
+            _matVec.Add(_hb, _w.W1Matrix, (long)l * hidden * d, hidden, hiddens);
+            _matVec.Add(_hb2, _w.W3Matrix, (long)l * hidden * d, hidden, hiddens);
             _matVec.Run();
             for (int i = 0; i < n; i++)
             {
@@ -140,7 +142,7 @@ public sealed class InferenceEngine
                 TensorPrimitives.Multiply(h1, Slice(_hb2, _hiddenOffsets[i], hidden), h1);
             }
             _matVec.Begin(_hb, hidden, hiddens);
-            _matVec.Add(_xb, _w.W2, (long)l * d * hidden, d, dims);
+            _matVec.Add(_xb, _w.W2Matrix, (long)l * d * hidden, d, dims);
             _matVec.Run();
             for (int i = 0; i < n; i++)
                 TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
@@ -149,7 +151,7 @@ public sealed class InferenceEngine
         for (int i = 0; i < n; i++)
             RmsNorm(Slice(_x, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.FinalNorm, 0, d), _p.NormEps);
         _matVec.Begin(_x, d, dims);
-        _matVec.Add(_logits, _w.Classifier, 0, _p.VocabSize, new ReadOnlySpan<int>(_vocabOffsets, 0, n));
+        _matVec.Add(_logits, _w.ClassifierMatrix, 0, _p.VocabSize, new ReadOnlySpan<int>(_vocabOffsets, 0, n));
         _matVec.Run();
     }
 

@@ -34,7 +34,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         _options = options?.Clone() ?? new LlamaGenerationOptions();
         _options.Sampling.Validate();
         _tokenizerModel = tokenizerModel;
-        Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"));
+        Generator = new TextGenerator(_options.ApplyWeightFormat(weights), SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"));
     }
 
     /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
@@ -120,7 +120,8 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
     // main stream: string prompt column, string completion column, bool has ids column, [string ids column],
     //   bool include prompt, float temperature, int top_k, float top_p, ulong seed, int max_new_tokens
     // "tokenizer.model": the SentencePiece ModelProto bytes
-    // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint)
+    // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint); bf16 or Q8_0 weights as their fp32 values
+    // "weight-format" (optional, absent in older zips): int32 WeightFormat (-1 = as loaded), int32 Q8_0 group size
     private protected override void SaveModel(ModelPayloadWriter writer)
     {
         var w = writer.Writer;
@@ -137,6 +138,12 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         w.Write(s.MaxNewTokens);
         writer.SaveStream("tokenizer.model", stream => stream.Write(_tokenizerModel));
         writer.SaveStream("weights.bin", stream => Llama2cCheckpoint.Write(Generator.Weights, stream));
+        writer.SaveStream("weight-format", stream =>
+        {
+            using var format = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            format.Write(_options.WeightFormat is { } f ? (int)f : -1);
+            format.Write(_options.QuantizationGroupSize);
+        });
     }
 
     internal static LlamaGenerationTransformer Load(IHostEnvironment env, ModelPayloadReader reader)
@@ -159,6 +166,13 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         };
         byte[] tokenizer = [];
         reader.LoadStream("tokenizer.model", s => tokenizer = ReadAll(s));
+        reader.TryLoadStream("weight-format", s =>
+        {
+            using var format = new BinaryReader(s, System.Text.Encoding.UTF8, leaveOpen: true);
+            int f = format.ReadInt32();
+            options.WeightFormat = f < 0 ? null : (WeightFormat)f;
+            options.QuantizationGroupSize = format.ReadInt32();
+        });
         TransformerWeights? weights = null;
         reader.LoadStream("weights.bin", s => weights = Llama2cCheckpoint.Read(s, "weights.bin in the model zip"));
         return new LlamaGenerationTransformer(env, weights!, tokenizer, options);
