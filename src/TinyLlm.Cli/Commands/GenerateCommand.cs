@@ -20,10 +20,11 @@ internal static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (at least 1; the vocabulary size keeps all).", DefaultValueFactory = _ => 300 };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold in (0, 1]; 1 = off.", DefaultValueFactory = _ => 1.0f };
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i of --num-samples uses seed + i).", DefaultValueFactory = _ => 1337 };
+        var weightFormat = WeightFormatOption.Create();
         var device = new Option<string>("--device") { Description = "auto or cpu: generation runs on TinyLlm's .NET CPU engine.", DefaultValueFactory = _ => "auto" };
 
         var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
-        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device })
+        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, weightFormat })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -42,7 +43,9 @@ internal static class GenerateCommand
             };
             sampling.Validate();
 
+            var format = WeightFormatOption.Parse(parse.GetValue(weightFormat));
             var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer));
+            if (format is not null) generator = new TextGenerator(WeightFormatOption.Apply(generator.Weights, format), generator.Tokenizer);
             string start = ReadPrompt(parse.GetValue(prompt)!);
             if (count == 1)
             {
