@@ -96,7 +96,14 @@ internal sealed class MatVec
                 MatVecKernels.QuantizeInput(new ReadOnlySpan<float>(_x, _xOffsets[b], _cols), _quantizedGroupSize,
                     new Span<short>(_xq, b * _maxCols, _cols), new Span<float>(_xs, b * _maxCols, _cols / _quantizedGroupSize));
         if ((long)_totalRows * _cols * _batch < ParallelThreshold) RunPart(0, 1);
-        else RowWorkers.Shared.Run(_part, RowWorkers.Shared.SuggestedChunks);
+        else
+        {
+            // fp32 products stream the most bytes: one contiguous slice per core keeps each core's reads one long
+            // run (measured 10 to 20% faster than 4 slices per core); the compute-heavier bf16 and Q8_0 kernels
+            // gain more from the finer split evening out the cores' load.
+            var workers = RowWorkers.Shared;
+            workers.Run(_part, _w[0].Format == WeightFormat.Float32 ? workers.Threads : workers.SuggestedChunks);
+        }
     }
 
     // Part p of n takes a contiguous slice of the concatenated rows of all products (a multiple of 4 rows,

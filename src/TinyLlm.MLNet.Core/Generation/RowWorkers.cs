@@ -30,6 +30,9 @@ internal sealed class RowWorkers
             new Thread(Work) { IsBackground = true, Name = $"TinyLlm decode worker {i}" }.Start();
     }
 
+    /// <summary>The threads that share a job (the caller's included).</summary>
+    public int Threads => _threads;
+
     /// <summary>How many chunks a job should have: a few per thread, so that the load evens out.</summary>
     public int SuggestedChunks => _threads == 1 ? 1 : 4 * _threads;
 
