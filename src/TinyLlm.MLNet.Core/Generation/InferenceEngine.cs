@@ -77,6 +77,7 @@ public sealed class InferenceEngine
     /// Runs, for each i, token <c>tokens[i]</c> at position <c>positions[i]</c> of the sequence in slot
     /// <c>slots[i]</c> (distinct slots), all in one pass over the weights.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     public void Forward(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
         int n = slots.Length;
@@ -161,6 +162,7 @@ public sealed class InferenceEngine
     private static Span<float> Slice(float[] a, int offset, int length) => new(a, offset, length);
 
     // Multi-head attention of the slot's queries at this position over its cached positions 0..pos; result in _xb.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     private void Attend(int slot, int layer, int pos)
     {
         int hs = _p.HeadSize, kvDim = _p.KvDim, groups = _p.NHeads / _p.NKvHeads, d = _p.Dim;
@@ -213,6 +215,7 @@ public sealed class InferenceEngine
     }
 
     // Rotates the interleaved pairs of each head in v[offset..offset+width) by the angles of position pos.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     private void Rotate(float[] v, int offset, int width, int pos)
     {
         int hs = _p.HeadSize, half = hs / 2;
@@ -234,6 +237,7 @@ public sealed class InferenceEngine
         TensorPrimitives.Multiply(output, weight, output);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     private static void Silu(Span<float> v)
     {
         for (int i = 0; i < v.Length; i++) v[i] /= 1f + MathF.Exp(-v[i]);

@@ -108,6 +108,7 @@ internal sealed class MatVec
 
     // Part p of n takes a contiguous slice of the concatenated rows of all products (a multiple of 4 rows,
     // the kernel's block), for every input of the batch.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunPart(int part, int parts)
     {
         int block = ((_totalRows + parts - 1) / parts + 3) / 4 * 4;
@@ -138,6 +139,7 @@ internal sealed class MatVec
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MatVecKernels
     private static void Rows(float[] y, float[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
         var xs = new ReadOnlySpan<float>(x, xOffset, cols);

@@ -8,13 +8,16 @@ namespace TinyLlm.MLNet.Generation;
 /// <summary>
 /// The row kernels of <see cref="MatVec"/> for bf16 and Q8_0 weights: rows [start, end) of <c>y = W x</c>. Each has
 /// an AVX-512 and an AVX2 version (four rows at a time, so each load of x serves four rows) and a scalar version
-/// for other machines and for the rows left over; the dispatchers pick the widest that applies.
+/// for other machines and for the rows left over; the dispatchers pick the widest that applies. The kernels are
+/// compiled fully optimized at once (no tiered warm-up: their tier-0 code is several times slower, and a short
+/// generation would run much of it).
 /// </summary>
 internal static class MatVecKernels
 {
     // ---------------------------------------------------------------------------------------------------------
     // bf16: a weight's bits are the upper half of an fp32's, so widening is a zero-extend and a shift by 16.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowsBf16(float[] y, ushort[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
         int r = start;
@@ -24,6 +27,7 @@ internal static class MatVecKernels
     }
 
     /// <summary>Rows from <paramref name="start"/> in blocks of four; returns the first row not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Bf16Vector512(float[] y, ushort[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
         ref float x0 = ref x[xOffset];
@@ -65,6 +69,7 @@ internal static class MatVecKernels
     }
 
     /// <summary>Rows from <paramref name="start"/> in blocks of four; returns the first row not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Bf16Vector256(float[] y, ushort[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
         ref float x0 = ref x[xOffset];
@@ -105,6 +110,7 @@ internal static class MatVecKernels
         static Vector256<float> Upper(Vector256<ushort> v) => Vector256.ShiftLeft(Vector256.WidenUpper(v), 16).AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Bf16Scalar(float[] y, ushort[] w, long offset, float[] x, int cols, int yOffset, int xOffset, int start, int end)
     {
         for (int r = start; r < end; r++)
@@ -124,6 +130,7 @@ internal static class MatVecKernels
     /// 127</c> and <c>q = round(x / scale)</c>, halves away from zero; an all-zero group has scale 0. The values are
     /// stored widened to int16, the operand of the integer multiply-add.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeInput(ReadOnlySpan<float> x, int groupSize, Span<short> q, Span<float> scales)
     {
         for (int g = 0; g < scales.Length; g++)
@@ -138,6 +145,7 @@ internal static class MatVecKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowsQ8(float[] y, sbyte[] w, float[] ws, int groupSize, long offset, short[] xq, float[] xs, int cols, int yOffset, int xOffset, int start, int end)
     {
         int r = start;
@@ -147,6 +155,7 @@ internal static class MatVecKernels
     }
 
     /// <summary>Rows from <paramref name="start"/> in blocks of four; returns the first row not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Q8Avx512(float[] y, sbyte[] w, float[] ws, int groupSize, long offset, short[] xq, float[] xs, int cols, int yOffset, int xOffset, int start, int end)
     {
         ref short x0 = ref xq[xOffset];
@@ -193,6 +202,7 @@ internal static class MatVecKernels
     }
 
     /// <summary>Rows from <paramref name="start"/> in blocks of four; returns the first row not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Q8Avx2(float[] y, sbyte[] w, float[] ws, int groupSize, long offset, short[] xq, float[] xs, int cols, int yOffset, int xOffset, int start, int end)
     {
         ref short x0 = ref xq[xOffset];
@@ -240,6 +250,7 @@ internal static class MatVecKernels
             AvxVnni.IsSupported ? AvxVnni.MultiplyWideningAndAdd(acc, a, b) : acc + Avx2.MultiplyAddAdjacent(a, b);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Q8Scalar(float[] y, sbyte[] w, float[] ws, int groupSize, long offset, short[] xq, float[] xs, int cols, int yOffset, int xOffset, int start, int end)
     {
         int groups = cols / groupSize;
