@@ -26,6 +26,9 @@ public sealed class InferenceEngine
     private readonly MatVec _matVec;
     // Per-call offsets of the slots being run, into the activations and the cache.
     private readonly int[] _dimOffsets, _hiddenOffsets, _cacheRows, _vocabOffsets, _slotOf, _posOf;
+    // The attention of one layer, split by (sequence, head) across cores like the products.
+    private readonly Action<int, int> _attendPart;
+    private int _attendLayer, _attendCount;
 
     /// <summary>Creates an engine over <paramref name="weights"/> with room for <paramref name="slots"/> sequences.</summary>
     public InferenceEngine(TransformerWeights weights, int slots = 1)
@@ -41,7 +44,7 @@ public sealed class InferenceEngine
         _hb = new float[slots * _p.HiddenDim];
         _hb2 = new float[slots * _p.HiddenDim];
         _q = new float[slots * d];
-        _att = new float[_p.NHeads * _p.SeqLen];
+        _att = new float[slots * _p.NHeads * _p.SeqLen];
         _logits = new float[slots * _p.VocabSize];
         long cache = checked((long)slots * _p.NLayers * _p.SeqLen * _p.KvDim);
         _keyCache = new float[cache];
@@ -54,6 +57,7 @@ public sealed class InferenceEngine
         _vocabOffsets = new int[slots];
         _slotOf = new int[slots];
         _posOf = new int[slots];
+        _attendPart = AttendPart;
     }
 
     /// <summary>The model's sizes.</summary>
@@ -115,13 +119,19 @@ public sealed class InferenceEngine
             _matVec.Add(_valueCache, _w.WvMatrix, (long)l * kvDim * d, kvDim, cacheRows);
             _matVec.Run();
 
+            long attention = 0;
             for (int i = 0; i < n; i++)
             {
                 // RoPE: rotate each interleaved pair (x[2i], x[2i+1]) of every head of q and of k
                 Rotate(_q, _dimOffsets[i], d, _posOf[i]);
                 Rotate(_keyCache, _cacheRows[i], kvDim, _posOf[i]);
-                Attend(_slotOf[i], l, _posOf[i]);
+                attention += 2L * (_posOf[i] + 1) * d;
             }
+            _attendLayer = l;
+            _attendCount = n;
+            int units = n * _p.NHeads;
+            if (attention < MatVec.ParallelThreshold) AttendPart(0, 1);
+            else RowWorkers.Shared.Run(_attendPart, Math.Min(units, RowWorkers.Shared.SuggestedChunks));
 
             _matVec.Begin(_xb, d, dims);
             _matVec.Add(_xb2, _w.WoMatrix, (long)l * d * d, d, dims);
@@ -161,27 +171,35 @@ public sealed class InferenceEngine
 
     private static Span<float> Slice(float[] a, int offset, int length) => new(a, offset, length);
 
-    // Multi-head attention of the slot's queries at this position over its cached positions 0..pos; result in _xb.
+    // Part p of n of this layer's attention: a contiguous range of the (sequence i, head h) pairs.
+    private void AttendPart(int part, int parts)
+    {
+        int units = _attendCount * _p.NHeads;
+        for (int u = part * units / parts; u < (part + 1) * units / parts; u++)
+        {
+            int i = u / _p.NHeads;
+            Attend(_slotOf[i], _attendLayer, _posOf[i], u % _p.NHeads);
+        }
+    }
+
+    // Head h of the slot's query at this position attending over its cached positions 0..pos; result in _xb.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
-    private void Attend(int slot, int layer, int pos)
+    private void Attend(int slot, int layer, int pos, int h)
     {
         int hs = _p.HeadSize, kvDim = _p.KvDim, groups = _p.NHeads / _p.NKvHeads, d = _p.Dim;
         float scale = 1f / MathF.Sqrt(hs);
         int layerBase = (slot * _p.NLayers + layer) * _p.SeqLen * kvDim;
-        for (int h = 0; h < _p.NHeads; h++)
-        {
-            ref float q = ref _q[slot * d + h * hs];
-            var att = new Span<float>(_att, h * _p.SeqLen, pos + 1);
-            int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
-            // Head vectors are short (tens of floats): inlined loops, not a library call per position.
-            for (int t = 0; t <= pos; t++)
-                att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
-            TensorPrimitives.SoftMax(att, att);
-            ref float xb = ref _xb[slot * d + h * hs];
-            new Span<float>(_xb, slot * d + h * hs, hs).Clear();
-            for (int t = 0; t <= pos; t++)
-                HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
-        }
+        ref float q = ref _q[slot * d + h * hs];
+        var att = new Span<float>(_att, (slot * _p.NHeads + h) * _p.SeqLen, pos + 1);
+        int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
+        // Head vectors are short (tens of floats): inlined loops, not a library call per position.
+        for (int t = 0; t <= pos; t++)
+            att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
+        TensorPrimitives.SoftMax(att, att);
+        ref float xb = ref _xb[slot * d + h * hs];
+        new Span<float>(_xb, slot * d + h * hs, hs).Clear();
+        for (int t = 0; t <= pos; t++)
+            HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -15,7 +15,7 @@ namespace TinyLlm.MLNet.Generation;
 internal sealed class MatVec
 {
     // Below this many multiply-adds in one call, waking the other cores costs more than it saves.
-    private const long ParallelThreshold = 1 << 15;
+    internal const long ParallelThreshold = 1 << 15;
     private const int MaxSegments = 3;
 
     // The products of one call: y_i[yOffset_i,b ..] = W_i[offset_i ..] x_b for every product i < _count and every

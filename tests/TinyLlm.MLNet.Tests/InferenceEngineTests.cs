@@ -1,0 +1,38 @@
+using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Modeling;
+using TorchSharp;
+
+namespace TinyLlm.MLNet.Tests;
+
+/// <summary>The engine's attention split across cores by (sequence, head) once a context is long enough.</summary>
+[TestClass]
+public sealed class InferenceEngineTests
+{
+    [TestMethod]
+    public void LongContextsSplitAttentionAcrossCoresAndStillMatchTheTorchSharpModel()
+    {
+        // dim 128 and 160 positions: from position ~128 on, a layer's attention is large enough to be split
+        torch.manual_seed(5);
+        using var model = new LlamaModel(new LlamaConfig { Dim = 128, NLayers = 1, NHeads = 4, NKvHeads = 2, VocabSize = 64, MultipleOf = 32, MaxSeqLen = 160 });
+        model.eval();
+        var weights = model.ToTransformerWeights();
+        long[] a = Enumerable.Range(0, 160).Select(i => (long)((i * 29 + 3) % 64)).ToArray();
+        long[] b = Enumerable.Range(0, 160).Select(i => (long)((i * 11 + 7) % 64)).ToArray();
+        Assert.IsTrue(2L * 160 * 128 > MatVec.ParallelThreshold, "the test must reach the split path");
+
+        using var noGrad = torch.no_grad();
+        var expected = model.forward(torch.tensor(a, [1, a.Length]))[0];
+        float scale = expected.abs().max().item<float>();
+        var single = new InferenceEngine(weights);
+        var batch = new InferenceEngine(weights, slots: 2);
+        for (int pos = 0; pos < a.Length; pos++)
+        {
+            float[] one = single.Forward((int)a[pos], pos).ToArray();
+            float diff = (expected[pos] - torch.tensor(one)).abs().max().item<float>();
+            Assert.IsTrue(diff / scale < 1e-4, $"position {pos}: relative difference {diff / scale:E2}");
+            // two sequences in one call: sequence a in slot 1 must come out as it did alone
+            batch.Forward([0, 1], [(int)b[pos], (int)a[pos]], [pos, pos]);
+            CollectionAssert.AreEqual(one, batch.Logits(1).ToArray(), $"position {pos}");
+        }
+    }
+}
