@@ -4,7 +4,7 @@ using TorchSharp;
 
 namespace TinyLlm.MLNet.Tests;
 
-/// <summary>The engine's attention split across cores by (sequence, head) once a context is long enough.</summary>
+/// <summary>The engine's work split across cores: the worker pool, and attention split by (sequence, head).</summary>
 [TestClass]
 public sealed class InferenceEngineTests
 {
@@ -34,5 +34,30 @@ public sealed class InferenceEngineTests
             batch.Forward([0, 1], [(int)b[pos], (int)a[pos]], [pos, pos]);
             CollectionAssert.AreEqual(one, batch.Logits(1).ToArray(), $"position {pos}");
         }
+    }
+
+    [TestMethod]
+    public void PoolJobsWithDifferentChunkCountsRunEveryChunkExactlyOnce()
+    {
+        // The engine alternates jobs of different delegates and chunk counts (products, attention) within
+        // microseconds; a worker still leaving one job must not take, run or lose a chunk of the next.
+        var few = new int[2];
+        var many = new int[8];
+        Action<int, int> runFew = (c, n) => { Assert.AreEqual(2, n); Interlocked.Increment(ref few[c]); };
+        Action<int, int> runMany = (c, n) => { Assert.AreEqual(8, n); Interlocked.Increment(ref many[c]); };
+        const int Rounds = 300_000;
+        var run = Task.Run(() =>
+        {
+            // back to back, as the engine posts them
+            for (int i = 0; i < Rounds; i++)
+            {
+                RowWorkers.Shared.Run(runFew, 2);
+                RowWorkers.Shared.Run(runMany, 8);
+            }
+        });
+        Assert.IsTrue(run.Wait(TimeSpan.FromSeconds(30)), "the pool hung: a chunk was claimed and never run");
+        run.GetAwaiter().GetResult();
+        CollectionAssert.AreEqual(Enumerable.Repeat(Rounds, 2).ToArray(), few, "chunks of the 2-chunk job");
+        CollectionAssert.AreEqual(Enumerable.Repeat(Rounds, 8).ToArray(), many, "chunks of the 8-chunk job");
     }
 }
