@@ -333,4 +333,48 @@ public sealed class WeightFormatTests
         StringAssert.Contains(bad.Message, "n_layers 3");
         StringAssert.Contains(bad.Message, "implies");
     }
+
+    private static (int Code, string Output) RunCli(params string[] args)
+    {
+        var main = System.Reflection.Assembly.Load("tinyllm").EntryPoint!;
+        var original = Console.Out;
+        var output = new StringWriter();
+        Console.SetOut(output);
+        try
+        {
+            return ((int)main.Invoke(null, [args])!, output.ToString());
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+    }
+
+    [TestMethod]
+    public void GenerateCommandRunsTheRequestedStorage()
+    {
+        string dir = TempDir("q8cli");
+        var weights = Random(Tokenizer.VocabSize, shared: true);
+        // BOS and EOS get logit 0 (their embedding rows, tied to the classifier, are zero), so greedy decoding runs
+        // the whole budget and the formats' small differences have room to change the text
+        Array.Clear(weights.TokenEmbedding, Tokenizer.BosId * 64, 64);
+        Array.Clear(weights.TokenEmbedding, Tokenizer.EosId * 64, 64);
+        string model = Path.Combine(dir, "model.bin"), tok = Path.Combine(dir, "tok.model");
+        Llama2cCheckpoint.Write(weights, model);
+        Tokenizer.Save(tok);
+        const string Prompt = "Once upon a time";
+        var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 150 };
+        var texts = new List<string>();
+        foreach (var (flag, format, group) in new[] { ("f32", WeightFormat.Float32, 0), ("bf16", WeightFormat.BFloat16, 0), ("q8_0", WeightFormat.Q8_0, 16) })
+        {
+            var (code, output) = RunCli("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--prompt", Prompt,
+                "--temperature", "0", "--max-new-tokens", "150", "--weights", flag);
+            Assert.AreEqual(0, code, output);
+            string expected = Prompt + new TextGenerator(weights.Convert(format, group), Tokenizer).Generate(Prompt, greedy).Text;
+            Assert.AreEqual(expected, output.TrimEnd('\n', '\r'), flag);
+            texts.Add(expected);
+        }
+        Assert.AreEqual(3, texts.Distinct().Count(), $"{texts.Distinct().Count()}: the formats should give different greedy text here, or the check is weak");
+        Assert.AreEqual(1, RunCli("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--weights", "q4").Code);
+    }
 }
