@@ -214,6 +214,16 @@ public sealed class WeightFormatTests
         double diff = RelativeDifference(Logits(quantizedAgain), Logits(loaded));
         Assert.IsTrue(diff < 1e-5, $"v2 file as loaded vs dequantized then quantized: {diff:E2}");
 
+        // as a v0 file, the quantized weights are their fp32 values
+        using (var fromQ8 = new MemoryStream())
+        using (var fromFp32 = new MemoryStream())
+        {
+            Llama2cCheckpoint.Write(loaded, fromQ8);
+            Llama2cCheckpoint.Write(loaded.Convert(WeightFormat.Float32), fromFp32);
+            CollectionAssert.AreEqual(fromFp32.ToArray(), fromQ8.ToArray());
+            Assert.IsFalse(loaded.W1Matrix.HasFloat32Copy);
+        }
+
         // writing the loaded weights again gives the same file byte for byte
         string again = Path.Combine(TempDir("q8engine"), "again.bin");
         Llama2cQ8Checkpoint.Write(loaded, again, 64);
@@ -297,6 +307,7 @@ public sealed class WeightFormatTests
         string zip = Path.Combine(TempDir("q8zip"), "model.zip");
         var data = ml.Data.LoadFromEnumerable([new StoryPrompt { Text = "Once upon a time" }]);
         ml.Model.Save(transformer, data.Schema, zip);
+        Assert.IsFalse(transformer.Generator.Weights.WqMatrix.HasFloat32Copy, "saving dequantizes piece by piece, keeping no fp32 copy");
         var ml2 = new MLContext();
         ml2.ComponentCatalog.RegisterTinyLlm();
         var model = ml2.Model.Load(zip, out _);

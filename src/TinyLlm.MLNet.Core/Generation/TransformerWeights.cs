@@ -140,6 +140,25 @@ public sealed class TransformerWeights
             throw new ArgumentOutOfRangeException(nameof(groupSize), $"The Q8_0 group size {groupSize} must be positive and divide dim ({dims.Dim}) and hidden_dim ({dims.HiddenDim}), the row lengths of every matrix.");
     }
 
+    /// <summary>
+    /// The tensors of <see cref="InFileOrder"/> as stored: each matrix in its <see cref="Format"/> (for writers that
+    /// dequantize piece by piece instead of keeping fp32 views), each norm as its fp32 array.
+    /// </summary>
+    internal IEnumerable<(string Name, WeightMatrix? Matrix, float[]? Norm)> StoredInFileOrder()
+    {
+        yield return ("tok_embeddings.weight", _embedding, null);
+        yield return ("attention_norm.weight", null, AttentionNorm);
+        yield return ("attention.wq.weight", _wq, null);
+        yield return ("attention.wk.weight", _wk, null);
+        yield return ("attention.wv.weight", _wv, null);
+        yield return ("attention.wo.weight", _wo, null);
+        yield return ("ffn_norm.weight", null, FfnNorm);
+        yield return ("feed_forward.w1.weight", _w1, null);
+        yield return ("feed_forward.w2.weight", _w2, null);
+        yield return ("feed_forward.w3.weight", _w3, null);
+        yield return ("norm.weight", null, FinalNorm);
+    }
+
     /// <summary>The tensors in llama2.c's v0 file order, with their names in our TorchSharp model (fp32 views).</summary>
     public IEnumerable<(string Name, float[] Values)> InFileOrder()
     {

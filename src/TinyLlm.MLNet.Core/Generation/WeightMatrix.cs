@@ -44,6 +44,9 @@ internal sealed class WeightMatrix
     /// <summary>One scale per group (Q8_0).</summary>
     public float[]? Scales { get; }
 
+    /// <summary>Whether a dequantized fp32 copy is held (made by <see cref="Float32View"/>).</summary>
+    public bool HasFloat32Copy => F32 is null && _float32View is not null;
+
     /// <summary>Bytes of storage.</summary>
     public long Bytes => Format switch
     {
@@ -115,6 +118,23 @@ internal sealed class WeightMatrix
                 for (int i = 0; i < destination.Length; i++)
                     destination[i] = Q![start + i] * Scales![(start + i) / GroupSize];
                 break;
+        }
+    }
+
+    /// <summary>Writes the weights as little-endian fp32, a piece at a time (no fp32 copy of the whole matrix is kept).</summary>
+    public void WriteFloat32(Stream stream)
+    {
+        if (F32 is not null)
+        {
+            stream.Write(MemoryMarshal.AsBytes(F32.AsSpan()));
+            return;
+        }
+        var piece = new float[Math.Min(Length, 1 << 16)];
+        for (int start = 0; start < Length; start += piece.Length)
+        {
+            var values = piece.AsSpan(0, Math.Min(piece.Length, Length - start));
+            Read(start, values);
+            stream.Write(MemoryMarshal.AsBytes(values));
         }
     }
 
