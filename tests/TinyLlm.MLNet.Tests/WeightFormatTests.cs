@@ -315,6 +315,17 @@ public sealed class WeightFormatTests
         Assert.AreEqual(WeightFormat.Q8_0, loaded.Options.WeightFormat);
         Assert.AreEqual(WeightFormat.Q8_0, loaded.Generator.Weights.Format);
         Assert.AreEqual(q8Text, loaded.GenerateBatch(["Once upon a time"])[0]);
+
+        // weights that came quantized (a v2 file) with no format option run quantized after the round trip too
+        var fromV2 = new LlamaGenerationTransformer(ml, Random(Tokenizer.VocabSize, shared: true).Convert(WeightFormat.Q8_0, 16), Tokenizer.ToBytes(),
+            new LlamaGenerationOptions { Sampling = options.Sampling });
+        Assert.IsNull(fromV2.Options.WeightFormat);
+        ml.Model.Save(fromV2, data.Schema, zip);
+        model = ml2.Model.Load(zip, out _);
+        loaded = (model as IEnumerable<ITransformer> ?? [model]).OfType<LlamaGenerationTransformer>().Single();
+        Assert.AreEqual(WeightFormat.Q8_0, loaded.Generator.Weights.Format);
+        Assert.AreEqual(16, loaded.Generator.Weights.GroupSize);
+        Assert.AreEqual(fromV2.GenerateBatch(["Once upon a time"])[0], loaded.GenerateBatch(["Once upon a time"])[0]);
     }
 
     [TestMethod]

@@ -26,7 +26,8 @@ public sealed class LlamaGenerationOptions
     /// <see cref="Generation.WeightFormat.BFloat16"/> (half the memory, weights rounded) or
     /// <see cref="Generation.WeightFormat.Q8_0"/> (about a quarter, int8 groups; usually the fastest). Null keeps the
     /// weights as they were given or loaded (fp32, or Q8_0 for a llama2.c v2 file). Applied when the transformer is
-    /// built; weights already in the requested format are kept as they are (a v2 file keeps its own group size).
+    /// built; weights already in the requested format are kept as they are (a v2 file keeps its own group size). The
+    /// model zip records the storage the engine ran with, and a reloaded model runs on the same.
     /// </summary>
     public WeightFormat? WeightFormat;
 

@@ -121,7 +121,8 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
     //   bool include prompt, float temperature, int top_k, float top_p, ulong seed, int max_new_tokens
     // "tokenizer.model": the SentencePiece ModelProto bytes
     // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint); bf16 or Q8_0 weights as their fp32 values
-    // "weight-format" (optional, absent in older zips): int32 WeightFormat (-1 = as loaded), int32 Q8_0 group size
+    // "weight-format" (optional, absent in older zips: fp32): int32 WeightFormat the engine ran with, int32 Q8_0 group
+    //   size (QuantizationGroupSize for the other formats), so the reloaded model runs on the same storage
     private protected override void SaveModel(ModelPayloadWriter writer)
     {
         var w = writer.Writer;
@@ -141,8 +142,9 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         writer.SaveStream("weight-format", stream =>
         {
             using var format = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            format.Write(_options.WeightFormat is { } f ? (int)f : -1);
-            format.Write(_options.QuantizationGroupSize);
+            var stored = Generator.Weights;
+            format.Write((int)stored.Format);
+            format.Write(stored.Format == WeightFormat.Q8_0 ? stored.GroupSize : _options.QuantizationGroupSize);
         });
     }
 
@@ -169,8 +171,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         reader.TryLoadStream("weight-format", s =>
         {
             using var format = new BinaryReader(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            int f = format.ReadInt32();
-            options.WeightFormat = f < 0 ? null : (WeightFormat)f;
+            options.WeightFormat = (WeightFormat)format.ReadInt32();
             options.QuantizationGroupSize = format.ReadInt32();
         });
         TransformerWeights? weights = null;
