@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace TinyLlm.MLNet.Generation;
@@ -196,10 +197,14 @@ public sealed class InferenceEngine
         for (int t = 0; t <= pos; t++)
             att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
         TensorPrimitives.SoftMax(att, att);
-        ref float xb = ref _xb[slot * d + h * hs];
-        new Span<float>(_xb, slot * d + h * hs, hs).Clear();
+        // The weighted sum of values is accumulated on this thread's stack and stored once: heads next to each other
+        // share cache lines of _xb, and another core may be working on the neighbouring head.
+        Span<float> sum = stackalloc float[hs];
+        sum.Clear();
+        ref float xb = ref MemoryMarshal.GetReference(sum);
         for (int t = 0; t <= pos; t++)
             HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
+        sum.CopyTo(new Span<float>(_xb, slot * d + h * hs, hs));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
