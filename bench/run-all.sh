@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-runs every benchmark of docs/benchmarks.md, one after the other, and keeps their output in one log.
 # Needs Debian's sentencepiece, python3-sentencepiece, python3-numpy and python3-torch (as .ci/run installs them);
-# set RUNC to a llama2.c run.c binary you built to include it in the generation benchmark.
+# set RUNC (and RUNQ) to llama2.c run.c (runq.c) binaries you built to include them in the generation benchmarks.
 #   bench/run-all.sh [log file, default bench-results-<date>.log]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +12,7 @@ log=${1:-bench-results-$(date -u +%Y%m%dT%H%MZ).log}
   echo "## pretokenize";        bash bench/pretokenize/run.sh
   echo "## training";           bash bench/train-bench.sh
   echo "## generation";         bash bench/generate-bench.sh
+  echo "## generation by weight format, seed model"; ROUNDS=5 bash bench/generate-formats-bench.sh
+  echo "## generation by weight format, stories15M shape"; ROUNDS=5 bash bench/generate-formats-bench.sh --dim 288 --n-layers 6 --n-heads 6 --n-kv-heads 6 --vocab-size 32000
 } 2>&1 | tee "$log"
 echo "results in $log"

@@ -163,6 +163,7 @@ public sealed class InteropHuggingFaceTests
         WriteSafetensors(file, half);
         var imported = GenerationModelLoader.ReadWeights(dir);
         Assert.AreEqual(fp32.Dims, imported.Dims);
+        Assert.AreEqual(dtype == "BF16" ? WeightFormat.BFloat16 : WeightFormat.Float32, imported.Format, "a bf16 model stays bf16");
         foreach (var ((name, a), (_, b)) in fp32.InFileOrder().Append(("output.weight", fp32.Classifier)).Zip(imported.InFileOrder().Append(("output.weight", imported.Classifier))))
             for (int i = 0; i < a.Length; i++)
             {

@@ -22,11 +22,13 @@ internal static class BenchGenerateCommand
         var backend = new Option<string>("--backend") { Description = "Cached mode: engine (TinyLlm's .NET engine) or torch (the TorchSharp model with its KV cache, on the CPU).", DefaultValueFactory = _ => "engine" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (torch backend and uncached mode).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var modelOut = new Option<FileInfo?>("--model-out") { Description = "Also write the random model as a llama2.c v0 file (for the reference)." };
+        var weightFormat = WeightFormatOption.Create();
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Decode this model file (llama2.c v0/v1/v2, a Hugging Face folder) instead of a random model (cached mode)." };
         var repeats = new Option<int>("--repeats") { Description = "Measured runs; the fastest is reported.", DefaultValueFactory = _ => 3 };
 
         var command = new Command("generate", "Measure batch-1 greedy decoding tokens/s and peak memory of a random model; prints one JSON line.");
         shape.AddTo(command);
-        foreach (var o in new Option[] { tokens, mode, backend, threads, modelOut, repeats })
+        foreach (var o in new Option[] { tokens, mode, backend, threads, modelOut, repeats, weightFormat, checkpoint })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -36,14 +38,21 @@ internal static class BenchGenerateCommand
             if (b is not ("engine" or "torch")) throw new ArgumentException($"--backend must be engine or torch; it was '{b}'.");
             bool torchCached = m == "cached" && b == "torch";
             int n = parse.GetValue(tokens);
+            var format = WeightFormatOption.Parse(parse.GetValue(weightFormat));
+            var file = parse.GetValue(checkpoint);
+            if (file is not null && m != "cached") throw new ArgumentException("--checkpoint works with --mode cached only (the uncached mode runs the TorchSharp model).");
+            if (file is not null && torchCached) throw new ArgumentException("--checkpoint works with --backend engine only (the torch backend decodes the random TorchSharp model).");
             var config = shape.Read(parse);
-            if (n < 1 || n > config.MaxSeqLen) throw new ArgumentException($"--tokens must be between 1 and --seq-len ({config.MaxSeqLen}); it was {n}.");
-            torch.set_num_threads(parse.GetValue(threads));
-            torch.manual_seed(1337);
-            using var model = new LlamaModel(config);
-            model.eval();
-            var weights = model.ToTransformerWeights();
-            if (parse.GetValue(modelOut) is { } file) Llama2cCheckpoint.Write(weights, file.FullName);
+            int seqLen = file is null ? config.MaxSeqLen : 0;
+            // a model file is decoded without loading libtorch, so the peak memory is the engine's alone
+            using var model = file is null ? RandomModel(config, parse.GetValue(threads)) : null;
+            var loaded = file is null ? model!.ToTransformerWeights() : GenerationModelLoader.ReadWeights(file.FullName);
+            if (file is not null) seqLen = loaded.Dims.SeqLen;
+            if (n < 1 || n > seqLen) throw new ArgumentException($"--tokens must be between 1 and the context length ({seqLen}); it was {n}.");
+            if (parse.GetValue(modelOut) is { } outFile) Llama2cCheckpoint.Write(loaded, outFile.FullName);
+            var weights = WeightFormatOption.Apply(loaded, format);
+            loaded = null; // a converted copy is all the engine needs
+            GC.Collect();
 
             double best = double.MaxValue;
             int[] generated = [];
@@ -52,28 +61,40 @@ internal static class BenchGenerateCommand
                 var clock = Stopwatch.StartNew();
                 if (torchCached)
                 {
-                    using var decoder = new TorchSharpDecoder(model);
+                    using var decoder = new TorchSharpDecoder(model!);
                     generated = Cached(decoder, n);
                 }
                 else
                 {
-                    generated = m == "cached" ? Cached(new InferenceEngine(weights), n) : Uncached(model, n);
+                    generated = m == "cached" ? Cached(new InferenceEngine(weights), n) : Uncached(model!, n);
                 }
                 best = Math.Min(best, clock.Elapsed.TotalSeconds);
             }
             var report = new
             {
                 impl = torchCached ? "tinyllm-torchsharp-cached" : m == "cached" ? "tinyllm-engine" : "tinyllm-torchsharp-uncached",
+                weights = torchCached ? "Float32 (TorchSharp)" : weights.Format.ToString() + (weights.GroupSize > 0 ? $" (groups of {weights.GroupSize})" : ""),
+                weight_mb = weights.StorageBytes / (1024.0 * 1024.0),
                 tokens = n,
                 tokens_per_s = n / best,
                 threads = m == "cached" && !torchCached ? Environment.ProcessorCount : torch.get_num_threads(),
                 peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
+                rss_mb = Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0),
                 last_tokens = generated.TakeLast(8),
             };
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
         });
         return command;
+    }
+
+    private static LlamaModel RandomModel(LlamaConfig config, int threads)
+    {
+        torch.set_num_threads(threads);
+        torch.manual_seed(1337);
+        var model = new LlamaModel(config);
+        model.eval();
+        return model;
     }
 
     // run.c's loop: forward position by position from BOS with the cache, greedy.

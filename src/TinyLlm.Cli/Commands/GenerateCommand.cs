@@ -22,9 +22,10 @@ internal static class GenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed (story i of --num-samples uses seed + i).", DefaultValueFactory = _ => 1337 };
         var device = new Option<string?>("--device") { Description = "auto, cpu or cuda (default: what the --model zip saved, else auto: cuda when visible, else cpu)." };
         var backend = new Option<string?>("--backend") { Description = "auto, engine (TinyLlm's .NET CPU engine) or torch (TorchSharp with a KV cache, CPU or CUDA). Default: what the --model zip saved, else auto: torch on CUDA, else the engine." };
+        var weightFormat = WeightFormatOption.Create();
 
         var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
-        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend })
+        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend, weightFormat })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -44,7 +45,8 @@ internal static class GenerateCommand
             };
             sampling.Validate();
 
-            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev);
+            var format = WeightFormatOption.Parse(parse.GetValue(weightFormat));
+            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev, format);
             string ranOn = $"{BackendName(generator.Decoders.Backend)} on {generator.Decoders.Device}";
             string start = ReadPrompt(parse.GetValue(prompt)!);
             if (count == 1)
@@ -82,8 +84,9 @@ internal static class GenerateCommand
 
     private static string BackendName(GenerationBackend backend) => backend == GenerationBackend.TorchSharp ? "torch" : "engine";
 
-    // The zip's saved backend and device hold unless --backend / --device are given; files on disk default to auto.
-    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer, GenerationBackend? backend, string? device)
+    // The zip's saved backend, device and weight storage hold unless --backend / --device / --weights are given;
+    // files on disk default to auto and their own storage.
+    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer, GenerationBackend? backend, string? device, WeightFormat? format)
     {
         if (zip is not null)
         {
@@ -94,10 +97,11 @@ internal static class GenerateCommand
             var loaded = ml.Model.Load(zip.FullName, out _);
             var generation = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
                 ?? throw new InvalidDataException($"Model zip '{zip.FullName}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
-            if (backend is null && device is null) return generation.Generator;
+            if (backend is null && device is null && format is null) return generation.Generator;
             var options = generation.Options;
             options.Backend = backend ?? options.Backend;
             options.Device = device ?? options.Device;
+            options.WeightFormat = format ?? options.WeightFormat;
             return generation.WithOptions(options).Generator;
         }
         var ckpt = checkpoint ?? new FileInfo(Path.Combine("out", "ckpt.bin"));
@@ -107,7 +111,7 @@ internal static class GenerateCommand
         if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
         var ml2 = new MLContext();
         return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName,
-            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto" }).Generator;
+            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto", WeightFormat = format }).Generator;
     }
 
     private static string ReadPrompt(string prompt)

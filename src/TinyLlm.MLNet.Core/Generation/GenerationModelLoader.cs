@@ -23,7 +23,8 @@ public static class GenerationModelLoader
     /// <summary>
     /// Reads the weights at <paramref name="path"/>, detecting the format: a folder (or its config.json or a
     /// .safetensors file in it) is a Hugging Face Llama model; a file starting "TLLMCKPT" is our training checkpoint;
-    /// magic "ak42" is a llama2.c v1 (fp32) or v2 (Q8_0, dequantized) file; anything else is read as llama2.c v0.
+    /// magic "ak42" is a llama2.c v1 (fp32) or v2 file (kept as Q8_0, see <see cref="WeightFormat"/>); anything else is read
+    /// as llama2.c v0.
     /// </summary>
     /// <exception cref="FileNotFoundException">No file or folder at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">The file is none of these, or is damaged; the message names the field.</exception>

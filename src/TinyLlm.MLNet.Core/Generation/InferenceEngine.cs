@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace TinyLlm.MLNet.Generation;
@@ -9,7 +10,9 @@ namespace TinyLlm.MLNet.Generation;
 /// of llama2.c's <c>forward</c> in <c>run.c</c>. The engine holds <see cref="Slots"/> independent sequences; one
 /// call can advance several of them together (a batch), which reads each weight once for all of them. It
 /// allocates nothing per token. Not thread-safe: one engine per thread (engines can share one
-/// <see cref="TransformerWeights"/>).
+/// <see cref="TransformerWeights"/>). The weight matrices are read in their stored <see cref="WeightFormat"/>
+/// (fp32, bf16 or Q8_0; see <see cref="TransformerWeights.Convert"/>); activations, the cache and all other
+/// arithmetic are fp32.
 /// </summary>
 public sealed class InferenceEngine : ITokenDecoder
 {
@@ -24,8 +27,11 @@ public sealed class InferenceEngine : ITokenDecoder
     private readonly MatVec _matVec;
     // Per-call offsets of the slots being run, into the activations and the cache.
     private readonly int[] _dimOffsets, _hiddenOffsets, _cacheRows, _vocabOffsets, _slotOf, _posOf;
-    // The (slot, token, position) triples of one prefill step.
+    // The (slot, token, position) triples of one prefill step (or of a single-sequence Forward).
     private readonly int[] _stepSlots, _stepTokens, _stepPositions;
+    // The attention of one layer, split by (sequence, head) across cores like the products.
+    private readonly Action<int, int> _attendPart;
+    private int _attendLayer, _attendCount;
 
     /// <summary>Creates an engine over <paramref name="weights"/> with room for <paramref name="slots"/> sequences.</summary>
     public InferenceEngine(TransformerWeights weights, int slots = 1)
@@ -41,13 +47,13 @@ public sealed class InferenceEngine : ITokenDecoder
         _hb = new float[slots * _p.HiddenDim];
         _hb2 = new float[slots * _p.HiddenDim];
         _q = new float[slots * d];
-        _att = new float[_p.NHeads * _p.SeqLen];
+        _att = new float[slots * _p.NHeads * _p.SeqLen];
         _logits = new float[slots * _p.VocabSize];
         long cache = checked((long)slots * _p.NLayers * _p.SeqLen * _p.KvDim);
         _keyCache = new float[cache];
         _valueCache = new float[cache];
         (_cos, _sin) = RotaryTables(_p);
-        _matVec = new MatVec(slots);
+        _matVec = new MatVec(slots, Math.Max(d, _p.HiddenDim));
         _dimOffsets = new int[slots];
         _hiddenOffsets = new int[slots];
         _cacheRows = new int[slots];
@@ -57,6 +63,7 @@ public sealed class InferenceEngine : ITokenDecoder
         _stepSlots = new int[slots];
         _stepTokens = new int[slots];
         _stepPositions = new int[slots];
+        _attendPart = AttendPart;
     }
 
     /// <summary>The model's sizes.</summary>
@@ -72,7 +79,11 @@ public sealed class InferenceEngine : ITokenDecoder
     /// </summary>
     public ReadOnlySpan<float> Forward(int token, int pos)
     {
-        Forward([0], [token], [pos]);
+        // Not Forward([0], [token], [pos]): the compiler puts those collection expressions on the heap.
+        _stepSlots[0] = 0;
+        _stepTokens[0] = token;
+        _stepPositions[0] = pos;
+        Forward(new ReadOnlySpan<int>(_stepSlots, 0, 1), new ReadOnlySpan<int>(_stepTokens, 0, 1), new ReadOnlySpan<int>(_stepPositions, 0, 1));
         return new ReadOnlySpan<float>(_logits, 0, _p.VocabSize);
     }
 
@@ -80,6 +91,7 @@ public sealed class InferenceEngine : ITokenDecoder
     /// Runs, for each i, token <c>tokens[i]</c> at position <c>positions[i]</c> of the sequence in slot
     /// <c>slots[i]</c> (distinct slots), all in one pass over the weights.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     public void Forward(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
         int n = slots.Length;
@@ -97,7 +109,7 @@ public sealed class InferenceEngine : ITokenDecoder
             _dimOffsets[i] = slot * d;
             _hiddenOffsets[i] = slot * hidden;
             _vocabOffsets[i] = slot * _p.VocabSize;
-            Array.Copy(_w.TokenEmbedding, (long)token * d, _x, slot * d, d);
+            _w.EmbeddingMatrix.Read((long)token * d, Slice(_x, slot * d, d));
         }
         var dims = new ReadOnlySpan<int>(_dimOffsets, 0, n);
         var hiddens = new ReadOnlySpan<int>(_hiddenOffsets, 0, n);
@@ -112,21 +124,27 @@ public sealed class InferenceEngine : ITokenDecoder
             }
             var cacheRows = new ReadOnlySpan<int>(_cacheRows, 0, n);
             _matVec.Begin(_xb, d, dims);
-            _matVec.Add(_q, _w.Wq, (long)l * d * d, d, dims);
-            _matVec.Add(_keyCache, _w.Wk, (long)l * kvDim * d, kvDim, cacheRows);
-            _matVec.Add(_valueCache, _w.Wv, (long)l * kvDim * d, kvDim, cacheRows);
+            _matVec.Add(_q, _w.WqMatrix, (long)l * d * d, d, dims);
+            _matVec.Add(_keyCache, _w.WkMatrix, (long)l * kvDim * d, kvDim, cacheRows);
+            _matVec.Add(_valueCache, _w.WvMatrix, (long)l * kvDim * d, kvDim, cacheRows);
             _matVec.Run();
 
+            long attention = 0;
             for (int i = 0; i < n; i++)
             {
                 // RoPE: rotate each interleaved pair (x[2i], x[2i+1]) of every head of q and of k
                 Rotate(_q, _dimOffsets[i], d, _posOf[i]);
                 Rotate(_keyCache, _cacheRows[i], kvDim, _posOf[i]);
-                Attend(_slotOf[i], l, _posOf[i]);
+                attention += 2L * (_posOf[i] + 1) * d;
             }
+            _attendLayer = l;
+            _attendCount = n;
+            int units = n * _p.NHeads;
+            if (attention < MatVec.ParallelThreshold) AttendPart(0, 1);
+            else RowWorkers.Shared.Run(_attendPart, Math.Min(units, RowWorkers.Shared.SuggestedChunks));
 
             _matVec.Begin(_xb, d, dims);
-            _matVec.Add(_xb2, _w.Wo, (long)l * d * d, d, dims);
+            _matVec.Add(_xb2, _w.WoMatrix, (long)l * d * d, d, dims);
             _matVec.Run();
             for (int i = 0; i < n; i++)
                 TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb2, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
@@ -135,8 +153,8 @@ public sealed class InferenceEngine : ITokenDecoder
             for (int i = 0; i < n; i++)
                 RmsNorm(Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.FfnNorm, l * d, d), _p.NormEps);
             _matVec.Begin(_xb, d, dims);
-            _matVec.Add(_hb, _w.W1, (long)l * hidden * d, hidden, hiddens);
-            _matVec.Add(_hb2, _w.W3, (long)l * hidden * d, hidden, hiddens);
+            _matVec.Add(_hb, _w.W1Matrix, (long)l * hidden * d, hidden, hiddens);
+            _matVec.Add(_hb2, _w.W3Matrix, (long)l * hidden * d, hidden, hiddens);
             _matVec.Run();
             for (int i = 0; i < n; i++)
             {
@@ -145,7 +163,7 @@ public sealed class InferenceEngine : ITokenDecoder
                 TensorPrimitives.Multiply(h1, Slice(_hb2, _hiddenOffsets[i], hidden), h1);
             }
             _matVec.Begin(_hb, hidden, hiddens);
-            _matVec.Add(_xb, _w.W2, (long)l * d * hidden, d, dims);
+            _matVec.Add(_xb, _w.W2Matrix, (long)l * d * hidden, d, dims);
             _matVec.Run();
             for (int i = 0; i < n; i++)
                 TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
@@ -154,7 +172,7 @@ public sealed class InferenceEngine : ITokenDecoder
         for (int i = 0; i < n; i++)
             RmsNorm(Slice(_x, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d), Slice(_w.FinalNorm, 0, d), _p.NormEps);
         _matVec.Begin(_x, d, dims);
-        _matVec.Add(_logits, _w.Classifier, 0, _p.VocabSize, new ReadOnlySpan<int>(_vocabOffsets, 0, n));
+        _matVec.Add(_logits, _w.ClassifierMatrix, 0, _p.VocabSize, new ReadOnlySpan<int>(_vocabOffsets, 0, n));
         _matVec.Run();
     }
 
@@ -195,26 +213,39 @@ public sealed class InferenceEngine : ITokenDecoder
 
     private static Span<float> Slice(float[] a, int offset, int length) => new(a, offset, length);
 
-    // Multi-head attention of the slot's queries at this position over its cached positions 0..pos; result in _xb.
-    private void Attend(int slot, int layer, int pos)
+    // Part p of n of this layer's attention: a contiguous range of the (sequence i, head h) pairs.
+    private void AttendPart(int part, int parts)
+    {
+        int units = _attendCount * _p.NHeads;
+        for (int u = part * units / parts; u < (part + 1) * units / parts; u++)
+        {
+            int i = u / _p.NHeads;
+            Attend(_slotOf[i], _attendLayer, _posOf[i], u % _p.NHeads);
+        }
+    }
+
+    // Head h of the slot's query at this position attending over its cached positions 0..pos; result in _xb.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
+    private void Attend(int slot, int layer, int pos, int h)
     {
         int hs = _p.HeadSize, kvDim = _p.KvDim, groups = _p.NHeads / _p.NKvHeads, d = _p.Dim;
         float scale = 1f / MathF.Sqrt(hs);
         int layerBase = (slot * _p.NLayers + layer) * _p.SeqLen * kvDim;
-        for (int h = 0; h < _p.NHeads; h++)
-        {
-            ref float q = ref _q[slot * d + h * hs];
-            var att = new Span<float>(_att, h * _p.SeqLen, pos + 1);
-            int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
-            // Head vectors are short (tens of floats): inlined loops, not a library call per position.
-            for (int t = 0; t <= pos; t++)
-                att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
-            TensorPrimitives.SoftMax(att, att);
-            ref float xb = ref _xb[slot * d + h * hs];
-            new Span<float>(_xb, slot * d + h * hs, hs).Clear();
-            for (int t = 0; t <= pos; t++)
-                HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
-        }
+        ref float q = ref _q[slot * d + h * hs];
+        var att = new Span<float>(_att, (slot * _p.NHeads + h) * _p.SeqLen, pos + 1);
+        int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
+        // Head vectors are short (tens of floats): inlined loops, not a library call per position.
+        for (int t = 0; t <= pos; t++)
+            att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
+        TensorPrimitives.SoftMax(att, att);
+        // The weighted sum of values is accumulated on this thread's stack and stored once: heads next to each other
+        // share cache lines of _xb, and another core may be working on the neighbouring head.
+        Span<float> sum = stackalloc float[hs];
+        sum.Clear();
+        ref float xb = ref MemoryMarshal.GetReference(sum);
+        for (int t = 0; t <= pos; t++)
+            HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
+        sum.CopyTo(new Span<float>(_xb, slot * d + h * hs, hs));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -248,6 +279,7 @@ public sealed class InferenceEngine : ITokenDecoder
     }
 
     // Rotates the interleaved pairs of each head in v[offset..offset+width) by the angles of position pos.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     private void Rotate(float[] v, int offset, int width, int pos)
     {
         int hs = _p.HeadSize, half = hs / 2;
@@ -269,6 +301,7 @@ public sealed class InferenceEngine : ITokenDecoder
         TensorPrimitives.Multiply(output, weight, output);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     private static void Silu(Span<float> v)
     {
         for (int i = 0; i < v.Length; i++) v[i] /= 1f + MathF.Exp(-v[i]);

@@ -40,7 +40,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         _options.Validate();
         _tokenizerModel = tokenizerModel;
         _options.Device = DecoderBackends.NormalizeDevice(_options.Device);
-        Generator = new TextGenerator(weights, SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"), _options.Backend, _options.Device);
+        Generator = new TextGenerator(_options.ApplyWeightFormat(weights), SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"), _options.Backend, _options.Device);
     }
 
     /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
@@ -113,7 +113,9 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
     //   (version 2 on) int backend (GenerationBackend), string device, int batch size; version 1 reads as Auto on
     //   "auto", batch size 4
     // "tokenizer.model": the SentencePiece ModelProto bytes
-    // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint)
+    // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint); bf16 or Q8_0 weights as their fp32 values
+    // "weight-format" (optional, absent in older zips: fp32): int32 WeightFormat the engine ran with, int32 Q8_0 group
+    //   size (QuantizationGroupSize for the other formats), so the reloaded model runs on the same storage
     private protected override void SaveModel(ModelPayloadWriter writer)
     {
         var w = writer.Writer;
@@ -133,6 +135,13 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         w.Write(_options.BatchSize);
         writer.SaveStream("tokenizer.model", stream => stream.Write(_tokenizerModel));
         writer.SaveStream("weights.bin", stream => Llama2cCheckpoint.Write(Generator.Weights, stream));
+        writer.SaveStream("weight-format", stream =>
+        {
+            using var format = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            var stored = Generator.Weights;
+            format.Write((int)stored.Format);
+            format.Write(stored.Format == WeightFormat.Q8_0 ? stored.GroupSize : _options.QuantizationGroupSize);
+        });
     }
 
     internal static LlamaGenerationTransformer Load(IHostEnvironment env, ModelPayloadReader reader)
@@ -164,6 +173,12 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         }
         byte[] tokenizer = [];
         reader.LoadStream("tokenizer.model", s => tokenizer = ReadAll(s));
+        reader.TryLoadStream("weight-format", s =>
+        {
+            using var format = new BinaryReader(s, System.Text.Encoding.UTF8, leaveOpen: true);
+            options.WeightFormat = (WeightFormat)format.ReadInt32();
+            options.QuantizationGroupSize = format.ReadInt32();
+        });
         TransformerWeights? weights = null;
         reader.LoadStream("weights.bin", s => weights = Llama2cCheckpoint.Read(s, "weights.bin in the model zip"));
         return new LlamaGenerationTransformer(env, weights!, tokenizer, options);

@@ -16,11 +16,17 @@ internal sealed class RowWorkers
     private readonly int _threads;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _wake = new(0);
+    // The posted job. A worker reads it seqlock-style: _generation is odd while the caller is posting and even
+    // once the job, its chunk count and the ticket are all in place, so a worker never pairs one job's delegate
+    // with another's chunk count.
     private Action<int, int>? _job;
     private int _chunks;
-    private int _next;
     private int _done;
     private int _generation;
+    // (generation << 32) | next unclaimed chunk: claiming a chunk is one compare-exchange that also checks the
+    // chunk belongs to the job the claimer read, so a worker still finishing an old job cannot take (and lose) a
+    // chunk of the next one.
+    private long _ticket;
     private int _sleeping;
 
     private RowWorkers(int threads)
@@ -29,6 +35,9 @@ internal sealed class RowWorkers
         for (int i = 1; i < _threads; i++)
             new Thread(Work) { IsBackground = true, Name = $"TinyLlm decode worker {i}" }.Start();
     }
+
+    /// <summary>The threads that share a job (the caller's included).</summary>
+    public int Threads => _threads;
 
     /// <summary>How many chunks a job should have: a few per thread, so that the load evens out.</summary>
     public int SuggestedChunks => _threads == 1 ? 1 : 4 * _threads;
@@ -43,14 +52,17 @@ internal sealed class RowWorkers
         }
         try
         {
+            int posting = _generation + 1; // only the gate holder writes _generation
+            Volatile.Write(ref _generation, posting);
             _job = job;
             _chunks = chunks;
             Volatile.Write(ref _done, 0);
-            Volatile.Write(ref _next, 0);
-            Interlocked.Increment(ref _generation);
+            int generation = posting + 1;
+            Volatile.Write(ref _ticket, (long)generation << 32);
+            Volatile.Write(ref _generation, generation);
             int sleepers = Volatile.Read(ref _sleeping);
             if (sleepers > 0) _wake.Release(sleepers);
-            Claim(job, chunks);
+            Claim(generation, job, chunks);
             var spin = new SpinWait();
             while (Volatile.Read(ref _done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
             _job = null;
@@ -61,12 +73,15 @@ internal sealed class RowWorkers
         }
     }
 
-    private void Claim(Action<int, int> job, int chunks)
+    private void Claim(int generation, Action<int, int> job, int chunks)
     {
-        int c;
-        while ((c = Interlocked.Increment(ref _next) - 1) < chunks)
+        while (true)
         {
-            job(c, chunks);
+            long ticket = Volatile.Read(ref _ticket);
+            int chunk = (int)(ticket & 0xFFFF_FFFF);
+            if ((int)(ticket >> 32) != generation || chunk >= chunks) return;
+            if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket) continue;
+            job(chunk, chunks);
             Interlocked.Increment(ref _done);
         }
     }
@@ -85,9 +100,13 @@ internal sealed class RowWorkers
                 while (Volatile.Read(ref _generation) == seen) _wake.Wait(1);
                 Interlocked.Decrement(ref _sleeping);
             }
-            seen = Volatile.Read(ref _generation);
-            var job = _job;
-            if (job is not null) Claim(job, _chunks);
+            int generation = Volatile.Read(ref _generation);
+            if ((generation & 1) != 0) continue; // being posted: look again
+            var job = Volatile.Read(ref _job);
+            int chunks = Volatile.Read(ref _chunks);
+            if (Volatile.Read(ref _generation) != generation) continue;
+            seen = generation;
+            if (job is not null) Claim(generation, job, chunks);
         }
     }
 }

@@ -118,7 +118,10 @@ public static class HuggingFaceLlama
     /// <summary>Whether <paramref name="directory"/> looks like a model folder this class reads (it has a config.json).</summary>
     public static bool IsModelFolder(string directory) => Directory.Exists(directory) && File.Exists(Path.Combine(directory, "config.json"));
 
-    /// <summary>Reads a Llama model folder (F32, F16 or BF16 safetensors; one file or index-listed shards) into fp32 weights.</summary>
+    /// <summary>
+    /// Reads a Llama model folder (F32, F16 or BF16 safetensors; one file or index-listed shards) into fp32 weights, or
+    /// into <see cref="WeightFormat.BFloat16"/> weights when every tensor is BF16 (no rounding: the values are the file's).
+    /// </summary>
     /// <exception cref="DirectoryNotFoundException">No folder at <paramref name="directory"/>.</exception>
     /// <exception cref="FileNotFoundException">config.json or the safetensors are missing.</exception>
     /// <exception cref="InvalidDataException">Not a supported Llama model: the message names the config field or tensor.</exception>
@@ -175,7 +178,9 @@ public static class HuggingFaceLlama
         foreach (string name in files.Keys)
             if (!expected.ContainsKey(name) && !name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
                 throw new InvalidDataException($"'{files[name].Path}' holds tensor '{name}', which a {Architecture} without biases does not have: TinyLlm cannot import this model.");
-        return weights;
+        // A bf16 model stays bf16 for the engine, exactly (every value came from a bf16) and in half the memory.
+        bool allBf16 = expected.Keys.Where(files.ContainsKey).All(name => files[name].Tensors[name].DType == "BF16");
+        return allBf16 ? weights.Convert(WeightFormat.BFloat16) : weights;
     }
 
     private static ModelDimensions ReadConfig(string configPath)

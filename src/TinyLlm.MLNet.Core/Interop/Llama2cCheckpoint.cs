@@ -35,12 +35,16 @@ public static class Llama2cCheckpoint
         foreach (int v in new[] { p.Dim, p.HiddenDim, p.NLayers, p.NHeads, p.NKvHeads, p.SharedClassifier ? p.VocabSize : -p.VocabSize, p.SeqLen })
             writer.Write(v);
         writer.Flush();
-        foreach (var (_, values) in weights.InFileOrder())
-            stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+        // bf16 and Q8_0 matrices are written as their fp32 values, dequantized a piece at a time
+        foreach (var (_, matrix, norm) in weights.StoredInFileOrder())
+        {
+            if (matrix is not null) matrix.WriteFloat32(stream);
+            else stream.Write(MemoryMarshal.AsBytes(norm.AsSpan()));
+        }
         var (cos, sin) = InferenceEngine.RotaryTables(p);
         stream.Write(MemoryMarshal.AsBytes(cos.AsSpan()));
         stream.Write(MemoryMarshal.AsBytes(sin.AsSpan()));
-        if (!p.SharedClassifier) stream.Write(MemoryMarshal.AsBytes(weights.Classifier.AsSpan()));
+        if (!p.SharedClassifier) weights.ClassifierMatrix.WriteFloat32(stream);
     }
 
     /// <summary>Reads a v0 checkpoint file.</summary>

@@ -14,7 +14,8 @@ namespace TinyLlm.MLNet.Interop;
 /// tensor, its int8 values followed by its float32 scales (one per group of group_size values): the token embedding,
 /// then wq of layer 0, 1, ..., wk of every layer, wv, wo, w1, w2, w3, and the classifier only if unshared.
 /// A value is <c>q * scale</c> with <c>scale = max|w| / 127</c> over its group and <c>q = round(w / scale)</c>.
-/// Reading dequantizes to fp32, so the weights are the quantized ones, not the originals.
+/// Reading keeps the int8 values and scales (<see cref="WeightFormat.Q8_0"/> storage, what the engine runs, as
+/// runq.c does); their fp32 views are the dequantized values, not the originals.
 /// </remarks>
 public static class Llama2cQ8Checkpoint
 {
@@ -44,36 +45,30 @@ public static class Llama2cQ8Checkpoint
         return g;
     }
 
-    /// <summary>Quantizes and writes <paramref name="weights"/> to <paramref name="stream"/> with exactly <paramref name="groupSize"/>.</summary>
+    /// <summary>
+    /// Quantizes and writes <paramref name="weights"/> to <paramref name="stream"/> with exactly
+    /// <paramref name="groupSize"/>. Weights already stored as Q8_0 with that group size are written as they are.
+    /// </summary>
     public static void Write(TransformerWeights weights, Stream stream, int groupSize)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (groupSize < 1 || weights.Dims.Dim % groupSize != 0 || weights.Dims.HiddenDim % groupSize != 0)
             throw new ArgumentOutOfRangeException(nameof(groupSize), $"The Q8 group size {groupSize} must divide dim ({weights.Dims.Dim}) and hidden_dim ({weights.Dims.HiddenDim}).");
+        var quantized = weights.Convert(WeightFormat.Q8_0, groupSize);
         Llama2cHeader.Write(stream, 2, weights.Dims, groupSize);
         foreach (var norm in new[] { weights.AttentionNorm, weights.FfnNorm, weights.FinalNorm })
             stream.Write(MemoryMarshal.AsBytes(norm.AsSpan()));
-        foreach (var (_, values, offset, length) in QuantizedTensors(weights))
+        foreach (var (_, matrix, offset, length) in QuantizedTensors(quantized))
         {
-            var q = new sbyte[length];
-            var scales = new float[length / groupSize];
-            Parallel.For(0, scales.Length, group =>
-            {
-                long start = offset + (long)group * groupSize;
-                float max = 0;
-                for (int i = 0; i < groupSize; i++) max = Math.Max(max, Math.Abs(values[start + i]));
-                float scale = max / 127f;
-                scales[group] = scale;
-                // torch.round rounds halves to even, as MathF.Round does by default; an all-zero group stays zero
-                for (int i = 0; i < groupSize; i++)
-                    q[(long)group * groupSize + i] = scale == 0 ? (sbyte)0 : (sbyte)MathF.Round(values[start + i] / scale);
-            });
-            stream.Write(MemoryMarshal.AsBytes(q.AsSpan()));
-            stream.Write(MemoryMarshal.AsBytes(scales.AsSpan()));
+            stream.Write(MemoryMarshal.AsBytes(matrix.Q.AsSpan(checked((int)offset), length)));
+            stream.Write(MemoryMarshal.AsBytes(matrix.Scales.AsSpan(checked((int)(offset / groupSize)), length / groupSize)));
         }
     }
 
-    /// <summary>Reads a v2 checkpoint file, dequantizing its weights to fp32.</summary>
+    /// <summary>
+    /// Reads a v2 checkpoint file. The weights stay quantized (<see cref="WeightFormat.Q8_0"/> with the file's group
+    /// size): the engine runs them as they are, and their fp32 array properties give the dequantized values.
+    /// </summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">Wrong magic or version, an inconsistent header, or the wrong size.</exception>
     public static TransformerWeights Read(string path)
@@ -83,11 +78,11 @@ public static class Llama2cQ8Checkpoint
         return Read(stream, path);
     }
 
-    /// <summary>Reads a v2 checkpoint from <paramref name="stream"/>; <paramref name="name"/> is used in errors.</summary>
+    /// <summary>Reads a v2 checkpoint from <paramref name="stream"/> (kept quantized); <paramref name="name"/> is used in errors.</summary>
     public static TransformerWeights Read(Stream stream, string name)
     {
         var (_, dims, g) = Llama2cHeader.Read(stream, name, expectedVersion: 2);
-        var weights = new TransformerWeights(dims);
+        var weights = TransformerWeights.Allocate(dims, WeightFormat.Q8_0, g);
         var tensors = QuantizedTensors(weights).ToList();
         long expected = Llama2cHeader.Size + sizeof(float) * (2L * dims.NLayers * dims.Dim + dims.Dim)
             + tensors.Sum(t => t.Length + sizeof(float) * (t.Length / g));
@@ -95,18 +90,10 @@ public static class Llama2cQ8Checkpoint
             throw new InvalidDataException($"'{name}' has {stream.Length} bytes but its v2 header ({Llama2cHeader.Describe(dims)}, group_size {g}) implies {expected}: the file is truncated or the header does not match the data.");
         foreach (var (tensor, norm) in new[] { ("attention_norm.weight", weights.AttentionNorm), ("ffn_norm.weight", weights.FfnNorm), ("norm.weight", weights.FinalNorm) })
             ReadExactly(stream, MemoryMarshal.AsBytes(norm.AsSpan()), name, tensor);
-        foreach (var (tensor, values, offset, length) in tensors)
+        foreach (var (tensor, matrix, offset, length) in tensors)
         {
-            var q = new sbyte[length];
-            var scales = new float[length / g];
-            ReadExactly(stream, MemoryMarshal.AsBytes(q.AsSpan()), name, tensor);
-            ReadExactly(stream, MemoryMarshal.AsBytes(scales.AsSpan()), name, tensor + " scales");
-            Parallel.For(0, scales.Length, group =>
-            {
-                float scale = scales[group];
-                for (int i = 0; i < g; i++)
-                    values[offset + (long)group * g + i] = q[(long)group * g + i] * scale;
-            });
+            ReadExactly(stream, MemoryMarshal.AsBytes(matrix.Q.AsSpan(checked((int)offset), length)), name, tensor);
+            ReadExactly(stream, MemoryMarshal.AsBytes(matrix.Scales.AsSpan(checked((int)(offset / g)), length / g)), name, tensor + " scales");
         }
         return weights;
     }
@@ -117,18 +104,18 @@ public static class Llama2cQ8Checkpoint
             throw new InvalidDataException($"'{name}' ends inside tensor {tensor}: the file is truncated.");
     }
 
-    /// <summary>The quantized tensors in file order, each a slice of one of the weight arrays (one slice per layer).</summary>
-    private static IEnumerable<(string Name, float[] Values, long Offset, int Length)> QuantizedTensors(TransformerWeights w)
+    /// <summary>The quantized tensors in file order, each a slice of one stored matrix (one slice per layer).</summary>
+    private static IEnumerable<(string Name, WeightMatrix Matrix, long Offset, int Length)> QuantizedTensors(TransformerWeights w)
     {
-        yield return ("tok_embeddings.weight", w.TokenEmbedding, 0, w.TokenEmbedding.Length);
-        var stacks = new[] { ("attention.wq.weight", w.Wq), ("attention.wk.weight", w.Wk), ("attention.wv.weight", w.Wv), ("attention.wo.weight", w.Wo),
-                             ("feed_forward.w1.weight", w.W1), ("feed_forward.w2.weight", w.W2), ("feed_forward.w3.weight", w.W3) };
+        yield return ("tok_embeddings.weight", w.EmbeddingMatrix, 0, w.EmbeddingMatrix.Length);
+        var stacks = new[] { ("attention.wq.weight", w.WqMatrix), ("attention.wk.weight", w.WkMatrix), ("attention.wv.weight", w.WvMatrix), ("attention.wo.weight", w.WoMatrix),
+                             ("feed_forward.w1.weight", w.W1Matrix), ("feed_forward.w2.weight", w.W2Matrix), ("feed_forward.w3.weight", w.W3Matrix) };
         int layers = w.Dims.NLayers;
-        foreach (var (name, values) in stacks)
+        foreach (var (name, matrix) in stacks)
         {
-            int each = values.Length / layers;
-            for (int l = 0; l < layers; l++) yield return ($"layers.{l}.{name}", values, (long)l * each, each);
+            int each = matrix.Length / layers;
+            for (int l = 0; l < layers; l++) yield return ($"layers.{l}.{name}", matrix, (long)l * each, each);
         }
-        if (!w.Dims.SharedClassifier) yield return ("output.weight", w.Classifier, 0, w.Classifier.Length);
+        if (!w.Dims.SharedClassifier) yield return ("output.weight", w.ClassifierMatrix, 0, w.ClassifierMatrix.Length);
     }
 }
