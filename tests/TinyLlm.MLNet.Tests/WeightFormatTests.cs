@@ -194,8 +194,8 @@ public sealed class WeightFormatTests
             int done = kernel(o);
             AssertClose(expected[..done], o[..done], 1e-5, name);
         }
-        Assert.AreEqual(WeightMatrix.ToBFloat16(1.00390625f), (ushort)0x3F80, "a tie rounds to even");
-        Assert.AreEqual(WeightMatrix.ToBFloat16(1.01171875f), (ushort)0x3F82, "a tie rounds to even (up)");
+        Assert.AreEqual((ushort)0x3F80, WeightMatrix.ToBFloat16(1.00390625f), "a tie rounds to even");
+        Assert.AreEqual((ushort)0x3F82, WeightMatrix.ToBFloat16(1.01171875f), "a tie rounds to even (up)");
     }
 
     [TestMethod]
