@@ -7,6 +7,8 @@ using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 
+using static TinyLlm.MLNet.Tests.GenerationTestModels;
+
 namespace TinyLlm.MLNet.Tests;
 
 [TestClass]
@@ -87,25 +89,8 @@ public sealed class GenerationTests
     [ClassInitialize]
     public static void TrainTokenizer(TestContext _)
     {
-        _stories = SyntheticStories.Generate(300, seed: 5).ToArray();
-        var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromEnumerable(_stories.Select(s => new StoryPrompt { Text = s }));
-        var tokenizer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data);
-        _tokenizer = tokenizer.Model;
-    }
-
-    private static TransformerWeights RandomWeights(int vocab, int seqLen, float scale)
-    {
-        torch.manual_seed(3);
-        using var model = new LlamaModel(new LlamaConfig { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MultipleOf = 16, MaxSeqLen = seqLen });
-        var weights = model.ToTransformerWeights();
-        // Larger weights than the N(0, 0.02) init give peaked logits, so greedy choices are not near-ties.
-        foreach (var (_, values) in weights.InFileOrder())
-            for (int i = 0; i < values.Length; i++) values[i] *= scale;
-        Array.Fill(weights.AttentionNorm, 1f);
-        Array.Fill(weights.FfnNorm, 1f);
-        Array.Fill(weights.FinalNorm, 1f);
-        return weights;
+        _stories = GenerationTestModels.Stories;
+        _tokenizer = GenerationTestModels.Tokenizer;
     }
 
     [TestMethod]
@@ -258,7 +243,7 @@ public sealed class GenerationTests
         string[] prompts = ["Tom had a ball.", "Once upon a time", "Lily", "Tom had a ball.", "One day, Lily met a", "The sun", "Ben ran"];
         var data = ml.Data.LoadFromEnumerable(prompts.Select(p => new StoryPrompt { Text = p }).ToArray());
         var sampling = new SamplingOptions { Seed = 7, MaxNewTokens = 24, Temperature = 1f, TopK = 50, TopP = 0.9f };
-        LlamaGenerationTransformer With(int batch) => new(ml, weights, _tokenizer.ToBytes(),
+        LlamaGenerationTransformer With(int batch) => new(ml, weights, _tokenizer!.ToBytes(),
             new LlamaGenerationOptions { Sampling = sampling, BatchSize = batch, TokenIdsColumnName = "Ids" });
 
         // 7 rows in batches of 3 (3 + 3 + 1) and of 4 (4 + 3) against one at a time: row n uses seed 7 + n.

@@ -10,6 +10,8 @@ using TinyLlm.MLNet.Tokenization;
 using Spectre.Console;
 using TorchSharp;
 
+using static TinyLlm.MLNet.Tests.GenerationTestModels;
+
 namespace TinyLlm.MLNet.Tests;
 
 /// <summary>The TorchSharp decoding path (KV cache on the model's device) against the full forward and the .NET engine.</summary>
@@ -22,24 +24,8 @@ public sealed class TorchSharpDecodingTests
     [ClassInitialize]
     public static void TrainTokenizer(TestContext _)
     {
-        _stories = SyntheticStories.Generate(300, seed: 5).ToArray();
-        var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromEnumerable(_stories.Select(s => new StoryPrompt { Text = s }));
-        _tokenizer = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 }).Fit(data).Model;
-    }
-
-    private static TransformerWeights RandomWeights(int vocab, int seqLen, float scale, int heads = 4, int kvHeads = 2)
-    {
-        torch.manual_seed(3);
-        using var model = new LlamaModel(new LlamaConfig { Dim = 64, NLayers = 2, NHeads = heads, NKvHeads = kvHeads, VocabSize = vocab, MultipleOf = 16, MaxSeqLen = seqLen });
-        var weights = model.ToTransformerWeights();
-        // Larger weights than the N(0, 0.02) init give peaked logits, so greedy choices are not near-ties.
-        foreach (var (_, values) in weights.InFileOrder())
-            for (int i = 0; i < values.Length; i++) values[i] *= scale;
-        Array.Fill(weights.AttentionNorm, 1f);
-        Array.Fill(weights.FfnNorm, 1f);
-        Array.Fill(weights.FinalNorm, 1f);
-        return weights;
+        _stories = GenerationTestModels.Stories;
+        _tokenizer = GenerationTestModels.Tokenizer;
     }
 
     private static void AssertClose(torch.Tensor expected, ReadOnlySpan<float> actual, string what)
