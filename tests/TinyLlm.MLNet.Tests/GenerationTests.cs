@@ -83,16 +83,6 @@ public sealed class SamplerTests
 [TestClass]
 public sealed class GenerationTests
 {
-    private static SentencePieceModel? _tokenizer;
-    private static string[] _stories = [];
-
-    [ClassInitialize]
-    public static void TrainTokenizer(TestContext _)
-    {
-        _stories = GenerationTestModels.Stories;
-        _tokenizer = GenerationTestModels.Tokenizer;
-    }
-
     [TestMethod]
     [DataRow(4, 4, DisplayName = "multi-head")]
     [DataRow(4, 2, DisplayName = "grouped-query")]
@@ -147,21 +137,21 @@ public sealed class GenerationTests
     [TestMethod]
     public void StreamedPiecesAddUpToTheTextWithWholeCharacters()
     {
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 64, scale: 3f);
-        var generator = new TextGenerator(weights, _tokenizer);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 64, scale: 3f);
+        var generator = new TextGenerator(weights, Tokenizer);
         var pieces = new List<string>();
         var result = generator.Generate("Once upon a time, Lily saw a cat. ", new SamplingOptions { Seed = 9, MaxNewTokens = 60 }, pieces.Add);
         Assert.AreEqual(result.Text, string.Concat(pieces));
         Assert.IsTrue(result.TokenIds.Count > 0);
-        Assert.IsFalse(result.TokenIds.Contains(_tokenizer.EosId));
+        Assert.IsFalse(result.TokenIds.Contains(Tokenizer.EosId));
     }
 
     [TestMethod]
     public void ABatchGivesTheSameStoriesAsOneAtATime()
     {
         // Prompts of different lengths advance together; sequence i uses seed + i, as generated alone.
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 48, scale: 3f);
-        var generator = new TextGenerator(weights, _tokenizer);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 48, scale: 3f);
+        var generator = new TextGenerator(weights, Tokenizer);
         string[] prompts = ["Tom had a ball.", "Once upon a time, there was a little girl named Lily who", "Tom had a ball."];
         var options = new SamplingOptions { Seed = 21, MaxNewTokens = 60, TopK = 40 };
         var streamed = new string[3];
@@ -184,8 +174,8 @@ public sealed class GenerationTests
     public void ByteFallbackPiecesAreHeldBackUntilTheyFormACharacter()
     {
         // "é" is U+00E9, UTF-8 C3 A9; byte pieces <0xNN> have ids 3 + NN.
-        int[] prompt = _tokenizer!.Encode("Lily").ToArray();
-        var decoder = new IncrementalDecoder(_tokenizer, prompt);
+        int[] prompt = Tokenizer.Encode("Lily").ToArray();
+        var decoder = new IncrementalDecoder(Tokenizer, prompt);
         Assert.AreEqual("", decoder.Append(3 + 0xC3));
         Assert.AreEqual("é", decoder.Append(3 + 0xA9));
         // A three-byte character (U+2603, E2 98 83) appears only when its last byte arrives.
@@ -198,11 +188,11 @@ public sealed class GenerationTests
     [TestMethod]
     public void APromptLongerThanTheContextKeepsItsLastTokens()
     {
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
-        var generator = new TextGenerator(weights, _tokenizer);
-        string longPrompt = string.Join(" ", _stories.Take(3));
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f);
+        var generator = new TextGenerator(weights, Tokenizer);
+        string longPrompt = string.Join(" ", Stories.Take(3));
         int[] ids = generator.EncodePrompt(longPrompt);
-        var full = _tokenizer.Encode(longPrompt);
+        var full = Tokenizer.Encode(longPrompt);
         Assert.AreEqual(31, ids.Length);
         CollectionAssert.AreEqual(full.Skip(full.Count - 31).ToArray(), ids);
         var result = generator.Generate(longPrompt, new SamplingOptions { Seed = 1, MaxNewTokens = 80 });
@@ -214,9 +204,9 @@ public sealed class GenerationTests
     public void APredictionEngineSamplesEachCallWithTheNextSeed()
     {
         var ml = new MLContext();
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 64, scale: 3f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 64, scale: 3f);
         var options = new LlamaGenerationOptions { Sampling = new SamplingOptions { Seed = 40, MaxNewTokens = 20 }, TokenIdsColumnName = "Ids" };
-        var transformer = new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options);
+        var transformer = new LlamaGenerationTransformer(ml, weights, Tokenizer.ToBytes(), options);
         var engine = ml.Model.CreatePredictionEngine<StoryPrompt, StoryCompletion>(transformer);
         string first = engine.Predict(new StoryPrompt { Text = "Tom had a ball." }).Completion;
         string second = engine.Predict(new StoryPrompt { Text = "Tom had a ball." }).Completion;
@@ -232,18 +222,18 @@ public sealed class GenerationTests
         Assert.AreEqual(first, rows[0].Completion);
         Assert.AreEqual(second, rows[1].Completion);
         CollectionAssert.AreEqual(new[] { first, second }, transformer.GenerateBatch(["Tom had a ball.", "Tom had a ball."]).ToArray());
-        Assert.AreEqual(first, _tokenizer.Decode(_tokenizer.Encode("Tom had a ball.").Concat(rows[0].Ids)).Substring("Tom had a ball.".Length));
+        Assert.AreEqual(first, Tokenizer.Decode(Tokenizer.Encode("Tom had a ball.").Concat(rows[0].Ids)).Substring("Tom had a ball.".Length));
     }
 
     [TestMethod]
     public void ACursorCompletesRowsInBatchesWithTheSameStoriesAsRowByRow()
     {
         var ml = new MLContext();
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 64, scale: 3f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 64, scale: 3f);
         string[] prompts = ["Tom had a ball.", "Once upon a time", "Lily", "Tom had a ball.", "One day, Lily met a", "The sun", "Ben ran"];
         var data = ml.Data.LoadFromEnumerable(prompts.Select(p => new StoryPrompt { Text = p }).ToArray());
         var sampling = new SamplingOptions { Seed = 7, MaxNewTokens = 24, Temperature = 1f, TopK = 50, TopP = 0.9f };
-        LlamaGenerationTransformer With(int batch) => new(ml, weights, _tokenizer!.ToBytes(),
+        LlamaGenerationTransformer With(int batch) => new(ml, weights, Tokenizer.ToBytes(),
             new LlamaGenerationOptions { Sampling = sampling, BatchSize = batch, TokenIdsColumnName = "Ids" });
 
         // 7 rows in batches of 3 (3 + 3 + 1) and of 4 (4 + 3) against one at a time: row n uses seed 7 + n.
@@ -292,7 +282,7 @@ public sealed class GenerationTests
     public void ATokenizerOfAnotherVocabularyIsRejected()
     {
         var weights = RandomWeights(vocab: 128, seqLen: 16, scale: 1f);
-        var e = Assert.ThrowsExactly<ArgumentException>(() => new TextGenerator(weights, _tokenizer!));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new TextGenerator(weights, Tokenizer));
         StringAssert.Contains(e.Message, "400");
         StringAssert.Contains(e.Message, "128");
     }
@@ -301,7 +291,7 @@ public sealed class GenerationTests
     public void WholePipelineFitsSavesAndScoresTheSameStoryInAFreshProcess()
     {
         var ml = new MLContext(seed: 1);
-        var stories = ml.Data.LoadFromEnumerable(_stories.Select(s => new StoryPrompt { Text = s }));
+        var stories = ml.Data.LoadFromEnumerable(Stories.Select(s => new StoryPrompt { Text = s }));
         string dir = Directory.CreateTempSubdirectory("tinyllm-pipeline-").FullName;
         var pipeline = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 })
             .Append(ml.Transforms.Text.TrainLlama(new LlamaEstimatorOptions

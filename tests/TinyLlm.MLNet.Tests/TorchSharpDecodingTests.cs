@@ -18,16 +18,6 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class TorchSharpDecodingTests
 {
-    private static SentencePieceModel? _tokenizer;
-    private static string[] _stories = [];
-
-    [ClassInitialize]
-    public static void TrainTokenizer(TestContext _)
-    {
-        _stories = GenerationTestModels.Stories;
-        _tokenizer = GenerationTestModels.Tokenizer;
-    }
-
     private static void AssertClose(torch.Tensor expected, ReadOnlySpan<float> actual, string what)
     {
         float scale = expected.abs().max().item<float>();
@@ -111,9 +101,9 @@ public sealed class TorchSharpDecodingTests
     public void ACursorFreesItsDecoderWhenDisposed()
     {
         var ml = new MLContext(seed: 1);
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f);
         var options = new LlamaGenerationOptions { Backend = GenerationBackend.TorchSharp, Device = "cpu", BatchSize = 2, Sampling = new SamplingOptions { MaxNewTokens = 6 } };
-        var transformer = new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options);
+        var transformer = new LlamaGenerationTransformer(ml, weights, Tokenizer.ToBytes(), options);
         transformer.GenerateBatch(["Tom"]); // puts the model on its device once
         long live = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 
@@ -133,9 +123,9 @@ public sealed class TorchSharpDecodingTests
     [TestMethod]
     public void GreedyTextIsTheSameOnTheEngineAndOnTorchSharpFor200Tokens()
     {
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 256, scale: 12f);
-        var engine = new TextGenerator(weights, _tokenizer, GenerationBackend.Engine, "cpu");
-        var torchSharp = new TextGenerator(weights, _tokenizer, GenerationBackend.TorchSharp, "cpu");
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 256, scale: 12f);
+        var engine = new TextGenerator(weights, Tokenizer, GenerationBackend.Engine, "cpu");
+        var torchSharp = new TextGenerator(weights, Tokenizer, GenerationBackend.TorchSharp, "cpu");
         Assert.AreEqual(GenerationBackend.Engine, engine.Decoders.Backend);
         Assert.AreEqual(GenerationBackend.TorchSharp, torchSharp.Decoders.Backend);
         Assert.AreEqual("cpu", torchSharp.Decoders.Device);
@@ -151,9 +141,9 @@ public sealed class TorchSharpDecodingTests
     [TestMethod]
     public void SamplingGivesTheSameTokensOnBothBackendsForEachSeed()
     {
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 128, scale: 3f);
-        var engine = new TextGenerator(weights, _tokenizer, GenerationBackend.Engine, "cpu");
-        var torchSharp = new TextGenerator(weights, _tokenizer, GenerationBackend.TorchSharp, "cpu");
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 128, scale: 3f);
+        var engine = new TextGenerator(weights, Tokenizer, GenerationBackend.Engine, "cpu");
+        var torchSharp = new TextGenerator(weights, Tokenizer, GenerationBackend.TorchSharp, "cpu");
         foreach (ulong seed in new ulong[] { 1, 7, 42, 1337 })
         {
             var options = new SamplingOptions { Temperature = 1.0f, TopK = 50, TopP = 0.9f, Seed = seed, MaxNewTokens = 60 };
@@ -168,12 +158,12 @@ public sealed class TorchSharpDecodingTests
     public void ABatchOnTorchSharpGivesTheSameStoriesAsOneAtATime()
     {
         // Prompts of different lengths, and a context short enough that the sliding window refills a cache.
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 48, scale: 3f);
-        var generator = new TextGenerator(weights, _tokenizer, GenerationBackend.TorchSharp, "cpu");
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 48, scale: 3f);
+        var generator = new TextGenerator(weights, Tokenizer, GenerationBackend.TorchSharp, "cpu");
         string[] prompts = ["Tom had a ball.", "Once upon a time, there was a little girl named Lily who", "Tom had a ball."];
         var options = new SamplingOptions { Seed = 21, MaxNewTokens = 60, TopK = 40 };
         var batch = generator.GenerateBatch(prompts, options);
-        var engineBatch = new TextGenerator(weights, _tokenizer, GenerationBackend.Engine, "cpu").GenerateBatch(prompts, options);
+        var engineBatch = new TextGenerator(weights, Tokenizer, GenerationBackend.Engine, "cpu").GenerateBatch(prompts, options);
         for (int i = 0; i < prompts.Length; i++)
         {
             var one = options.Clone();
@@ -190,7 +180,7 @@ public sealed class TorchSharpDecodingTests
     {
         var ml = new MLContext(seed: 1);
         ml.ComponentCatalog.RegisterTinyLlm();
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f);
         var data = ml.Data.LoadFromEnumerable(new[] { new StoryPrompt { Text = "Tom had a ball." } });
         string dir = Directory.CreateTempSubdirectory("tinyllm-backend-").FullName;
         try
@@ -198,7 +188,7 @@ public sealed class TorchSharpDecodingTests
             foreach (var (backend, device, batch) in new[] { (GenerationBackend.TorchSharp, "cpu", 2), (GenerationBackend.Engine, "auto", 1), (GenerationBackend.Auto, "cuda", 16) })
             {
                 var options = new LlamaGenerationOptions { Backend = backend, Device = device, BatchSize = batch, Sampling = new SamplingOptions { Temperature = 0, MaxNewTokens = 5 } };
-                var transformer = new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options);
+                var transformer = new LlamaGenerationTransformer(ml, weights, Tokenizer.ToBytes(), options);
                 string zip = Path.Combine(dir, $"{backend}-{device}.zip");
                 ml.Model.Save(transformer, data.Schema, zip);
                 var loaded = (LlamaGenerationTransformer)ml.Model.Load(zip, out _);
@@ -222,19 +212,19 @@ public sealed class TorchSharpDecodingTests
     [TestMethod]
     public void AnUnavailableBackendOrDeviceGivesAClearError()
     {
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 1f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 1f);
         if (!torch.cuda.is_available())
         {
             var e = Assert.ThrowsExactly<InvalidOperationException>(() => DecoderBackends.Select(weights, GenerationBackend.TorchSharp, "cuda"));
             StringAssert.Contains(e.Message, "CUDA is not available");
-            e = Assert.ThrowsExactly<InvalidOperationException>(() => new TextGenerator(weights, _tokenizer, GenerationBackend.Auto, "cuda").Generate("Tom", new SamplingOptions()));
+            e = Assert.ThrowsExactly<InvalidOperationException>(() => new TextGenerator(weights, Tokenizer, GenerationBackend.Auto, "cuda").Generate("Tom", new SamplingOptions()));
             StringAssert.Contains(e.Message, "'cuda'");
             // Auto on a machine without CUDA is the .NET engine.
             Assert.AreEqual(GenerationBackend.Engine, DecoderBackends.Select(weights).Backend);
         }
         var engineOnCuda = Assert.ThrowsExactly<ArgumentException>(() => DecoderBackends.Select(weights, GenerationBackend.Engine, "cuda"));
         StringAssert.Contains(engineOnCuda.Message, "CPU only");
-        var unknown = Assert.ThrowsExactly<ArgumentException>(() => new TextGenerator(weights, _tokenizer, GenerationBackend.Engine, "tpu"));
+        var unknown = Assert.ThrowsExactly<ArgumentException>(() => new TextGenerator(weights, Tokenizer, GenerationBackend.Engine, "tpu"));
         StringAssert.Contains(unknown.Message, "auto, cpu or cuda");
         var untied = new TransformerWeights(weights.Dims with { SharedClassifier = false });
         var notTied = Assert.ThrowsExactly<ArgumentException>(() => DecoderBackends.Select(untied, GenerationBackend.TorchSharp, "cpu"));
@@ -247,14 +237,14 @@ public sealed class TorchSharpDecodingTests
         // The probe's own build references TinyLlm.MLNet.Core only (that Auto serves there is checked by
         // GenerationTests.WholePipelineFitsSavesAndScoresTheSameStoryInAFreshProcess).
         var ml = new MLContext(seed: 1);
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f);
         var data = ml.Data.LoadFromEnumerable(new[] { new StoryPrompt { Text = "Tom" } });
         string dir = Directory.CreateTempSubdirectory("tinyllm-probe-backend-").FullName;
         try
         {
             var options = new LlamaGenerationOptions { Backend = GenerationBackend.TorchSharp, Sampling = new SamplingOptions { Temperature = 0, MaxNewTokens = 5 } };
             string zip = Path.Combine(dir, "torchsharp.zip");
-            ml.Model.Save(new LlamaGenerationTransformer(ml, weights, _tokenizer.ToBytes(), options), data.Schema, zip);
+            ml.Model.Save(new LlamaGenerationTransformer(ml, weights, Tokenizer.ToBytes(), options), data.Schema, zip);
             string dll = Path.Combine(ModelPersistenceTests.ProbeBuildFolder(), "TinyLlm.MLNet.ProcessProbe.dll");
             int code = ReferenceTools.Run("dotnet", $"\"{dll}\" story \"{zip}\" \"Tom had a\"", out string output);
             Assert.AreEqual(1, code, output);
@@ -270,7 +260,7 @@ public sealed class TorchSharpDecodingTests
     public void AVersion1GenerationModelReadsAsAutoOnAuto()
     {
         // The main stream exactly as format version 1 wrote it: no backend or device fields.
-        var weights = RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f);
+        var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f);
         var main = new MemoryStream();
         using (var w = new BinaryWriter(main, System.Text.Encoding.UTF8, leaveOpen: true))
         {
@@ -278,7 +268,7 @@ public sealed class TorchSharpDecodingTests
             w.Write(0f); w.Write(300); w.Write(1f); w.Write(7UL); w.Write(12);
         }
         main.Position = 0;
-        var parts = new Dictionary<string, byte[]> { ["tokenizer.model"] = _tokenizer.ToBytes() };
+        var parts = new Dictionary<string, byte[]> { ["tokenizer.model"] = Tokenizer.ToBytes() };
         using (var blob = new MemoryStream())
         {
             Llama2cCheckpoint.Write(weights, blob);
@@ -329,8 +319,8 @@ public sealed class TorchSharpDecodingTests
         try
         {
             string model = Path.Combine(dir, "model.bin"), tok = Path.Combine(dir, "tok.model");
-            Llama2cCheckpoint.Write(RandomWeights(_tokenizer!.VocabSize, seqLen: 32, scale: 3f), model);
-            File.WriteAllBytes(tok, _tokenizer.ToBytes());
+            Llama2cCheckpoint.Write(RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f), model);
+            File.WriteAllBytes(tok, Tokenizer.ToBytes());
             string[] common = ["generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--max-new-tokens", "8", "--temperature", "0"];
 
             Assert.AreEqual(0, RunCli(out string error, [.. common, "--backend", "torch", "--device", "cpu"]), error);
