@@ -80,5 +80,18 @@ public sealed class InferenceEngineTests
         // measured 0; the slack is for other threads of the test host, far below one small object per token (60 x 24 bytes)
         Assert.IsTrue(allocated < 1024, $"{allocated} bytes allocated over 60 tokens ({format})");
     }
-}
 
+    [TestMethod]
+    public void PositionsPastTheContextAndUnknownTokensAreRejectedByName()
+    {
+        var engine = new InferenceEngine(new TransformerWeights(new ModelDimensions(32, 64, 1, 4, 4, 50, 16)), slots: 2);
+        var past = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => engine.Forward(1, 16));
+        StringAssert.Contains(past.Message, "Position 16 is outside the context [0, 16)");
+        var token = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => engine.Forward(50, 0));
+        StringAssert.Contains(token.Message, "Token id 50 is outside the vocabulary [0, 50)");
+        var tooLong = Assert.ThrowsExactly<ArgumentException>(() => engine.Prefill([0], [Enumerable.Range(0, 17).ToArray()]));
+        StringAssert.Contains(tooLong.Message, "1 to 16 (the context) tokens; got 17");
+        var slot = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => engine.Forward([2], [1], [0]));
+        StringAssert.Contains(slot.Message, "Slot 2 is outside [0, 2)");
+    }
+}
