@@ -30,11 +30,7 @@ public sealed class BlobTransformer : RowMappingTransformer
 
     private protected override IReadOnlyList<(string Name, DataViewType Type)> OutputColumns => [(_output, TextDataViewType.Instance)];
 
-    private protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        var col = inputSchema.GetColumnOrNull(_input) ?? throw SchemaErrors.ColumnNotFound(_input);
-        if (col.Type is not TextDataViewType) throw SchemaErrors.Mismatch(_input, "String", col.Type.ToString()!);
-    }
+    private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _input);
 
     private protected override Delegate MakeGetter(DataViewRow input, int outputIndex)
     {

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using TinyLlm.MLNet.MLNet;
 
 namespace TinyLlm.MLNet.Data;
 
@@ -27,7 +28,7 @@ internal static class DataViewShards
         }
         else
         {
-            TokenColumnReader.CheckTextColumn(data.Schema, options.TextColumnName);
+            SchemaErrors.RequireText(data.Schema, options.TextColumnName);
             if (options.TokenizerModelPath is null)
                 throw new ArgumentException($"{nameof(TokenShardWriterOptions.TokenizerModelPath)} is required to encode text column '{options.TextColumnName}'.", nameof(options));
             writer = new TokenShardWriter(options.TokenizerModelPath, options);

@@ -31,18 +31,8 @@ internal static class TokenColumnReader
         return col;
     }
 
-    /// <summary>Checks that <paramref name="column"/> exists and holds text; ML.NET's exception type and wording otherwise.</summary>
-    public static DataViewSchema.Column CheckTextColumn(DataViewSchema schema, string column)
-    {
-        var col = schema.GetColumnOrNull(column)
-            ?? throw SchemaErrors.ColumnNotFound(column);
-        if (col.Type is not TextDataViewType)
-            throw SchemaErrors.Mismatch(column, "String", col.Type.ToString()!);
-        return col;
-    }
-
     /// <summary>Each row's text, in cursor order.</summary>
-    public static IEnumerable<string> ReadText(IDataView data, string column) => ReadText(data, CheckTextColumn(data.Schema, column));
+    public static IEnumerable<string> ReadText(IDataView data, string column) => ReadText(data, SchemaErrors.RequireText(data.Schema, column));
 
     private static IEnumerable<string> ReadText(IDataView data, DataViewSchema.Column col)
     {

@@ -71,12 +71,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
             ? [(_options.CompletionColumnName, TextDataViewType.Instance)]
             : [(_options.CompletionColumnName, TextDataViewType.Instance), (_options.TokenIdsColumnName, new VectorDataViewType(NumberDataViewType.Int32))];
 
-    private protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        var column = inputSchema.GetColumnOrNull(_options.PromptColumnName) ?? throw SchemaErrors.ColumnNotFound(_options.PromptColumnName);
-        if (column.Type is not TextDataViewType)
-            throw SchemaErrors.Mismatch(_options.PromptColumnName, "String", column.Type.ToString()!);
-    }
+    private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _options.PromptColumnName);
 
     private protected override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead,
         ICollection<IDisposable> disposeWithRow)

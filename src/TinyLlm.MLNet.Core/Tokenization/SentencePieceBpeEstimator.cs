@@ -32,8 +32,7 @@ public sealed class SentencePieceBpeEstimator : IEstimator<SentencePieceTokenize
     public SentencePieceTokenizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var col = input.Schema.GetColumnOrNull(_input) ?? throw SchemaErrors.ColumnNotFound(_input);
-        if (col.Type is not TextDataViewType) throw SchemaErrors.Mismatch(_input, "String", col.Type.ToString()!);
+        var col = SchemaErrors.RequireText(input.Schema, _input);
 
         IEnumerable<string> Texts()
         {

@@ -70,11 +70,7 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
     private protected override DataViewSchema.Annotations? OutputAnnotations(int outputIndex) =>
         TokenizerAnnotations.Create(Model.ToBytes());
 
-    private protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        var col = inputSchema.GetColumnOrNull(_input) ?? throw SchemaErrors.ColumnNotFound(_input);
-        if (col.Type is not TextDataViewType) throw SchemaErrors.Mismatch(_input, "String", col.Type.ToString()!);
-    }
+    private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _input);
 
     private protected override Delegate MakeGetter(DataViewRow input, int outputIndex)
     {
