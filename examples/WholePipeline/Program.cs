@@ -5,8 +5,8 @@
 //   dotnet run --project examples/WholePipeline -- --out DIR    # where the data, checkpoints and zip go
 using Microsoft.ML;
 using TinyLlm.MLNet;
-using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Bridge;
 
 namespace TinyLlm.MLNet.ProcessProbe;
 

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using TinyLlm.MLNet;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.ProcessProbe;
 
 // Usage: probe <mode> <model.zip> <input text>

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Reflection;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Stories;
+using TinyLlm.MLNet.Stories.Synthetic;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -21,19 +21,14 @@ public sealed class CliDataCommandsTests
     [TestCleanup]
     public void DeleteFolder() => Directory.Delete(_dir, recursive: true);
 
-    private static int RunCli(params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        return (int)main.Invoke(null, [args])!;
-    }
 
     [TestMethod]
     public void SynthWritesTheSameShardsAsTheLibrary()
     {
         string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b"), lib = Path.Combine(_dir, "lib");
-        Assert.AreEqual(0, RunCli("synth", "--out", a, "--stories", "50", "--seed", "3", "--stories-per-shard", "20"));
+        Assert.AreEqual(0, Cli.Run("synth", "--out", a, "--stories", "50", "--seed", "3", "--stories-per-shard", "20"));
         // The llama2.c tutorial's spelling works too.
-        Assert.AreEqual(0, RunCli("synth", "--out=" + b, "--stories=50", "--seed=3", "--stories_per_shard=20"));
+        Assert.AreEqual(0, Cli.Run("synth", "--out=" + b, "--stories=50", "--seed=3", "--stories_per_shard=20"));
         SyntheticStories.WriteShards(lib, stories: 50, seed: 3, storiesPerShard: 20);
 
         string[] names = ["data00.json", "data01.json", "data02.json"];
@@ -49,20 +44,12 @@ public sealed class CliDataCommandsTests
     [TestMethod]
     public void SynthRejectsAStoryCountBelowOneNamingTheFlag()
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.AreEqual(1, RunCli("synth", "--out", _dir, "--stories", "0"));
-            Assert.AreEqual(1, RunCli("synth", "--out", _dir, "--stories", "-5"));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        StringAssert.Contains(error.ToString(), "--stories must be between 1 and 2147483647; it was 0.");
-        StringAssert.Contains(error.ToString(), "it was -5.");
+        var zero = Cli.Capture("synth", "--out", _dir, "--stories", "0");
+        var negative = Cli.Capture("synth", "--out", _dir, "--stories", "-5");
+        Assert.AreEqual(1, zero.ExitCode);
+        Assert.AreEqual(1, negative.ExitCode);
+        StringAssert.Contains(zero.Error, "--stories must be between 1 and 2147483647; it was 0.");
+        StringAssert.Contains(negative.Error, "it was -5.");
         Assert.IsEmpty(Directory.GetFiles(_dir));
     }
 
@@ -77,13 +64,13 @@ public sealed class CliDataCommandsTests
             TarFile.CreateFromDirectory(shards, gzip, includeBaseDirectory: false);
 
         string dir = Path.Combine(_dir, "TinyStories");
-        Assert.AreEqual(0, RunCli("download", "--dir", dir, "--url", new Uri(archive).AbsoluteUri));
+        Assert.AreEqual(0, Cli.Run("download", "--dir", dir, "--url", new Uri(archive).AbsoluteUri));
         CollectionAssert.AreEqual(TinyStoriesReader.ReadStories(shards).ToArray(), TinyStoriesReader.ReadStories(dir).ToArray());
 
         // A file that is not an archive: exit code 1 (the message goes through CliRunner), nothing kept.
         string bad = Path.Combine(_dir, "bad.tar.gz");
         File.WriteAllText(bad, "not an archive");
-        Assert.AreEqual(1, RunCli("download", "--dir", Path.Combine(_dir, "bad"), "--url", bad));
+        Assert.AreEqual(1, Cli.Run("download", "--dir", Path.Combine(_dir, "bad"), "--url", bad));
         Assert.IsEmpty(Directory.GetFiles(Path.Combine(_dir, "bad")));
     }
 }

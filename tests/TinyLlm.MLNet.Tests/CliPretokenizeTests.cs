@@ -1,5 +1,4 @@
-using System.Reflection;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Shards;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -7,11 +6,6 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class CliPretokenizeTests
 {
-    private static int RunCli(params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        return (int)main.Invoke(null, [args])!;
-    }
 
     private static string Dataset(out string model)
     {
@@ -29,7 +23,7 @@ public sealed class CliPretokenizeTests
     {
         string data = Dataset(out string model);
         // The tutorial's spelling: --vocab_size=512 --dataset_dir=...
-        Assert.AreEqual(0, RunCli("pretokenize", "--vocab_size=512", "--dataset_dir=" + data, "--tokenizer_model_path=" + model));
+        Assert.AreEqual(0, Cli.Run("pretokenize", "--vocab_size=512", "--dataset_dir=" + data, "--tokenizer_model_path=" + model));
         string tok = Path.Combine(data, "tok512");
         CollectionAssert.AreEqual(new[] { "data00.bin", "data01.bin", "data02.bin" },
             Directory.GetFiles(tok, "*.bin").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
@@ -47,7 +41,7 @@ public sealed class CliPretokenizeTests
 
         // A re-run finds every shard finished and rewrites none.
         var times = Directory.GetFiles(tok, "*.bin").Order(StringComparer.Ordinal).Select(File.GetLastWriteTimeUtc).ToArray();
-        Assert.AreEqual(0, RunCli("pretokenize", "--vocab-size", "512", "--dataset-dir", data, "--tokenizer-model-path", model));
+        Assert.AreEqual(0, Cli.Run("pretokenize", "--vocab-size", "512", "--dataset-dir", data, "--tokenizer-model-path", model));
         CollectionAssert.AreEqual(times, Directory.GetFiles(tok, "*.bin").Order(StringComparer.Ordinal).Select(File.GetLastWriteTimeUtc).ToArray());
     }
 
@@ -55,25 +49,12 @@ public sealed class CliPretokenizeTests
     public void PretokenizeRejectsBadInputWithExitCodeOne()
     {
         string data = Dataset(out string model);
-        var error = new StringWriter();
-        var originalError = Console.Error;
-        var originalOut = Console.Out;
-        var output = new StringWriter();
-        Console.SetError(error);
-        Console.SetOut(output);
-        try
-        {
-            Assert.AreEqual(1, RunCli("pretokenize", "--vocab-size", "70000", "--dataset-dir", data, "--tokenizer-model-path", model));
-            Assert.AreEqual(1, RunCli("pretokenize", "--vocab-size", "4096", "--dataset-dir", data, "--tokenizer-model-path", model));
-            Assert.AreEqual(1, RunCli("pretokenize", "--vocab-size", "512", "--dataset-dir", Path.Combine(data, "missing"), "--tokenizer-model-path", model));
-        }
-        finally
-        {
-            Console.SetError(originalError);
-            Console.SetOut(originalOut);
-        }
+        var tooLarge = Cli.Capture("pretokenize", "--vocab-size", "70000", "--dataset-dir", data, "--tokenizer-model-path", model);
+        Assert.AreEqual(1, tooLarge.ExitCode);
+        Assert.AreEqual(1, Cli.Capture("pretokenize", "--vocab-size", "4096", "--dataset-dir", data, "--tokenizer-model-path", model).ExitCode);
+        Assert.AreEqual(1, Cli.Capture("pretokenize", "--vocab-size", "512", "--dataset-dir", Path.Combine(data, "missing"), "--tokenizer-model-path", model).ExitCode);
         // System.CommandLine's validation message; the library's messages (printed by CliRunner) are tested in TokenShardWriterTests.
-        StringAssert.Contains(error.ToString(), "--vocab-size must be between 1 and 65,536");
+        StringAssert.Contains(tooLarge.Error, "--vocab-size must be between 1 and 65,536");
         Assert.IsFalse(Directory.Exists(Path.Combine(data, "tok4096")), "nothing is written when the vocabulary does not match");
     }
 }

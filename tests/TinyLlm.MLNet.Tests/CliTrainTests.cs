@@ -1,4 +1,4 @@
-using System.Reflection;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.MLNet.Tests;
@@ -7,11 +7,6 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class CliTrainTests
 {
-    private static int RunCli(params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        return (int)main.Invoke(null, [args])!;
-    }
 
     /// <summary>A tutorial-style dataset folder: <c>tok64/data00.bin</c> (validation) and two training shards.</summary>
     private static string Dataset()
@@ -45,7 +40,7 @@ public sealed class CliTrainTests
     {
         string data = Dataset();
         string outDir = Path.Combine(data, "out");
-        Assert.AreEqual(0, RunCli(Tiny(data, outDir, "--max_iters=6", "--eval_interval=3", "--always_save_checkpoint=True")));
+        Assert.AreEqual(0, Cli.Run(Tiny(data, outDir, "--max_iters=6", "--eval_interval=3", "--always_save_checkpoint=True")));
         var first = Checkpoint.Read(Path.Combine(outDir, Checkpoint.FileName));
         Assert.AreEqual(6L, first.IterNum);
         Assert.AreEqual(32, first.ModelArgs.Dim);
@@ -55,7 +50,7 @@ public sealed class CliTrainTests
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "model.bin")));
 
         // resume to a longer run, with our kebab-case spellings this time
-        Assert.AreEqual(0, RunCli([.. Tiny(data, outDir), "--max-iters", "9", "--eval-interval", "3", "--always-save-checkpoint", "--init-from", "resume"]));
+        Assert.AreEqual(0, Cli.Run([.. Tiny(data, outDir), "--max-iters", "9", "--eval-interval", "3", "--always-save-checkpoint", "--init-from", "resume"]));
         Assert.AreEqual(9L, Checkpoint.Read(Path.Combine(outDir, Checkpoint.FileName)).IterNum);
         string[] steps = File.ReadAllLines(Path.Combine(outDir, "metrics.csv")).Where(l => l.StartsWith("step,")).ToArray();
         Assert.AreEqual(10, steps.Length, "steps 0..9, those before the resume kept");
@@ -71,12 +66,12 @@ public sealed class CliTrainTests
         try
         {
             string outDir = Path.Combine(data, "out");
-            Assert.AreEqual(1, RunCli(Tiny(data, outDir, "--device=tpu")));
-            Assert.AreEqual(1, RunCli(Tiny(data, outDir, "--dtype=float16")));
-            Assert.AreEqual(1, RunCli(Tiny(data, outDir, "--init_from=resume")));
-            Assert.AreEqual(1, RunCli(Tiny(data, outDir, "--n_heads=3")));
-            Assert.AreEqual(1, RunCli(Tiny(data, outDir, "--vocab_size=32")));
-            Assert.AreEqual(1, RunCli(Tiny(Path.Combine(data, "missing"), outDir)));
+            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--device=tpu")));
+            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--dtype=float16")));
+            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--init_from=resume")));
+            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--n_heads=3")));
+            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--vocab_size=32")));
+            Assert.AreEqual(1, Cli.Run(Tiny(Path.Combine(data, "missing"), outDir)));
         }
         finally
         {

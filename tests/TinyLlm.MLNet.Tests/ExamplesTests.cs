@@ -1,4 +1,3 @@
-using System.Reflection;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -7,6 +6,7 @@ namespace TinyLlm.MLNet.Tests;
 /// tiny settings, the way a user would run them, and checks what they print and write.
 /// </summary>
 [TestClass]
+[TestCategory("Slow")]
 public sealed class ExamplesTests
 {
     private const string Prompt = "One day, Lily met a";
@@ -75,10 +75,10 @@ public sealed class ExamplesTests
     {
         // The CLI's own flow, tiny: synthetic stories, tokenizer, shards, a 20-step model.
         string data = Path.Combine(_dir, "cli-data"), outDir = Path.Combine(_dir, "cli-out");
-        Assert.AreEqual(0, RunCli("synth", "--out", data, "--stories", "300", "--stories-per-shard", "100", "--seed", "4"));
-        Assert.AreEqual(0, RunCli("train-tokenizer", "--dataset-dir", data, "--vocab-size", "400"));
-        Assert.AreEqual(0, RunCli("pretokenize", "--dataset-dir", data, "--vocab-size", "400"));
-        Assert.AreEqual(0, RunCli("train", "--dataset-dir", data, "--out-dir", outDir, "--vocab-size", "400", "--dim", "32",
+        Assert.AreEqual(0, Cli.Run("synth", "--out", data, "--stories", "300", "--stories-per-shard", "100", "--seed", "4"));
+        Assert.AreEqual(0, Cli.Run("train-tokenizer", "--dataset-dir", data, "--vocab-size", "400"));
+        Assert.AreEqual(0, Cli.Run("pretokenize", "--dataset-dir", data, "--vocab-size", "400"));
+        Assert.AreEqual(0, Cli.Run("train", "--dataset-dir", data, "--out-dir", outDir, "--vocab-size", "400", "--dim", "32",
             "--n-layers", "2", "--n-heads", "4", "--n-kv-heads", "2", "--multiple-of", "16", "--max-seq-len", "32", "--batch-size", "8",
             "--gradient-accumulation-steps", "1", "--max-iters", "20", "--eval-interval", "10", "--eval-iters", "2",
             "--warmup-iters", "2", "--learning-rate", "0.01", "--device", "cpu"));
@@ -97,9 +97,4 @@ public sealed class ExamplesTests
         StringAssert.StartsWith(Lines(output).Single(), Prompt);
     }
 
-    private static int RunCli(params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        return (int)main.Invoke(null, [args])!;
-    }
 }

@@ -1,8 +1,8 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 using TorchSharp;
 

@@ -1,13 +1,13 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
-using TinyLlm.MLNet.Tokenization;
-using TinyLlm.MLNet.Training;
 using TorchSharp;
 
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
+using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Tokenization;
+using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -175,7 +175,7 @@ public sealed class GenerationTests
     {
         // "é" is U+00E9, UTF-8 C3 A9; byte pieces <0xNN> have ids 3 + NN.
         int[] prompt = Tokenizer.Encode("Lily").ToArray();
-        var decoder = new IncrementalDecoder(Tokenizer, prompt);
+        var decoder = new IncrementalDetokenizer(Tokenizer, prompt);
         Assert.AreEqual("", decoder.Append(3 + 0xC3));
         Assert.AreEqual("é", decoder.Append(3 + 0xA9));
         // A three-byte character (U+2603, E2 98 83) appears only when its last byte arrives.
@@ -190,7 +190,7 @@ public sealed class GenerationTests
     {
         var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f);
         var generator = new TextGenerator(weights, Tokenizer);
-        string longPrompt = string.Join(" ", Stories.Take(3));
+        string longPrompt = string.Join(" ", GenerationTestModels.Stories.Take(3));
         int[] ids = generator.EncodePrompt(longPrompt);
         var full = Tokenizer.Encode(longPrompt);
         Assert.AreEqual(31, ids.Length);
@@ -291,7 +291,7 @@ public sealed class GenerationTests
     public void WholePipelineFitsSavesAndScoresTheSameStoryInAFreshProcess()
     {
         var ml = new MLContext(seed: 1);
-        var stories = ml.Data.LoadFromEnumerable(Stories.Select(s => new StoryPrompt { Text = s }));
+        var stories = ml.Data.LoadFromEnumerable(GenerationTestModels.Stories.Select(s => new StoryPrompt { Text = s }));
         string dir = Directory.CreateTempSubdirectory("tinyllm-pipeline-").FullName;
         var pipeline = ml.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 400 })
             .Append(ml.Transforms.Text.TrainLlama(new LlamaEstimatorOptions

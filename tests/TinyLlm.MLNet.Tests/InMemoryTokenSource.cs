@@ -1,4 +1,6 @@
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Shards;
+using TinyLlm.MLNet.Stories.Synthetic;
+
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -1,4 +1,4 @@
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Modeling;
 using TorchSharp;
 
@@ -18,7 +18,7 @@ public sealed class InferenceEngineTests
         var weights = model.ToTransformerWeights();
         long[] a = Enumerable.Range(0, 160).Select(i => (long)((i * 29 + 3) % 64)).ToArray();
         long[] b = Enumerable.Range(0, 160).Select(i => (long)((i * 11 + 7) % 64)).ToArray();
-        Assert.IsGreaterThan(MatVec.ParallelThreshold, 2L * weights.Dims.SeqLen * weights.Dims.Dim, "the test must reach the split path");
+        Assert.IsGreaterThan(MatVec.ParallelThreshold, 2L * weights.Config.MaxSeqLen * weights.Config.Dim, "the test must reach the split path");
 
         using var noGrad = torch.no_grad();
         var expected = model.forward(torch.tensor(a, [1, a.Length]))[0];
@@ -68,7 +68,7 @@ public sealed class InferenceEngineTests
     public void DecodingAllocatesNothingPerToken(WeightFormat format)
     {
         // large enough that products and attention go to the worker pool
-        var weights = new TransformerWeights(new ModelDimensions(128, 384, 2, 4, 2, 512, 160));
+        var weights = new TransformerWeights(new LlamaConfig { Dim = 128, HiddenDim = 384, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 512, MaxSeqLen = 160 });
         var rng = new Random(1);
         foreach (var (_, values) in weights.InFileOrder())
             for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() - 0.5);
@@ -84,7 +84,7 @@ public sealed class InferenceEngineTests
     [TestMethod]
     public void PositionsPastTheContextAndUnknownTokensAreRejectedByName()
     {
-        var engine = new InferenceEngine(new TransformerWeights(new ModelDimensions(32, 64, 1, 4, 4, 50, 16)), slots: 2);
+        var engine = new InferenceEngine(new TransformerWeights(new LlamaConfig { Dim = 32, HiddenDim = 64, NLayers = 1, NHeads = 4, NKvHeads = 4, VocabSize = 50, MaxSeqLen = 16 }), slots: 2);
         var past = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => engine.Forward(1, 16));
         StringAssert.Contains(past.Message, "Position 16 is outside the context [0, 16)");
         var token = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => engine.Forward(50, 0));

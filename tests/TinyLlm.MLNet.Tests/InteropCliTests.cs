@@ -1,4 +1,3 @@
-using System.Reflection;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
@@ -12,11 +11,6 @@ public sealed class InteropCliTests
     [ClassCleanup]
     public static void Cleanup() => InteropTestModels.DeleteTempDirs();
 
-    private static int RunCli(params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        return (int)main.Invoke(null, [args])!;
-    }
 
     [TestMethod]
     public void ExportEveryFormatAndGenerateFromTheHuggingFaceFolder()
@@ -28,23 +22,23 @@ public sealed class InteropCliTests
         Tokenizer.Save(tok);
 
         string hf = Path.Combine(dir, "hf");
-        Assert.AreEqual(0, RunCli("export", "--checkpoint", model, "--format", "hf", "--out", hf, "--tokenizer-model-path", tok, "--tokenizer-bin", Path.Combine(dir, "tokenizer.bin")));
+        Assert.AreEqual(0, Cli.Run("export", "--checkpoint", model, "--format", "hf", "--out", hf, "--tokenizer-model-path", tok, "--tokenizer-bin", Path.Combine(dir, "tokenizer.bin")));
         AssertBitEqual(original, GenerationModelLoader.ReadWeights(hf));
         Assert.AreEqual(Tokenizer.VocabSize, Llama2cTokenizerBin.Read(Path.Combine(dir, "tokenizer.bin"), Tokenizer.VocabSize).Tokens.Count);
 
         // from the folder back to llama2.c v1 (into a folder not yet there), and to Q8
         string v1 = Path.Combine(dir, "out", "v1.bin");
-        Assert.AreEqual(0, RunCli("export", "--checkpoint", hf, "--format", "llama2c-v1", "--out", v1));
+        Assert.AreEqual(0, Cli.Run("export", "--checkpoint", hf, "--format", "llama2c-v1", "--out", v1));
         AssertBitEqual(original, GenerationModelLoader.ReadWeights(v1));
-        Assert.AreEqual(0, RunCli("export", "--checkpoint", model, "--format", "llama2c-q8", "--out", Path.Combine(dir, "q8.bin")));
-        Assert.AreEqual(original.Dims, GenerationModelLoader.ReadWeights(Path.Combine(dir, "q8.bin")).Dims);
+        Assert.AreEqual(0, Cli.Run("export", "--checkpoint", model, "--format", "llama2c-q8", "--out", Path.Combine(dir, "q8.bin")));
+        Assert.AreEqual(original.Config, GenerationModelLoader.ReadWeights(Path.Combine(dir, "q8.bin")).Config);
 
         // generate finds tokenizer.model in the folder
-        Assert.AreEqual(0, RunCli("generate", "--checkpoint", hf, "--temperature", "0", "--max-new-tokens", "5"));
+        Assert.AreEqual(0, Cli.Run("generate", "--checkpoint", hf, "--temperature", "0", "--max-new-tokens", "5"));
 
-        Assert.AreEqual(1, RunCli("export", "--checkpoint", model, "--format", "gguf", "--out", Path.Combine(dir, "x")));
-        Assert.AreEqual(1, RunCli("export", "--checkpoint", model, "--tokenizer-bin", Path.Combine(dir, "t.bin")));
-        Assert.AreEqual(1, RunCli("export", "--checkpoint", Path.Combine(dir, "missing.bin"), "--out", Path.Combine(dir, "y.bin")));
+        Assert.AreEqual(1, Cli.Run("export", "--checkpoint", model, "--format", "gguf", "--out", Path.Combine(dir, "x")));
+        Assert.AreEqual(1, Cli.Run("export", "--checkpoint", model, "--tokenizer-bin", Path.Combine(dir, "t.bin")));
+        Assert.AreEqual(1, Cli.Run("export", "--checkpoint", Path.Combine(dir, "missing.bin"), "--out", Path.Combine(dir, "y.bin")));
         Assert.IsFalse(File.Exists(Path.Combine(dir, "y.bin")));
     }
 }

@@ -2,8 +2,10 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
@@ -162,7 +164,7 @@ public sealed class InteropHuggingFaceTests
         });
         WriteSafetensors(file, half);
         var imported = GenerationModelLoader.ReadWeights(dir);
-        Assert.AreEqual(fp32.Dims, imported.Dims);
+        Assert.AreEqual(fp32.Config, imported.Config);
         Assert.AreEqual(dtype == "BF16" ? WeightFormat.BFloat16 : WeightFormat.Float32, imported.Format, "a bf16 model stays bf16");
         foreach (var ((name, a), (_, b)) in fp32.InFileOrder().Append(("output.weight", fp32.Classifier)).Zip(imported.InFileOrder().Append(("output.weight", imported.Classifier))))
             for (int i = 0; i < a.Length; i++)
@@ -205,7 +207,7 @@ public sealed class InteropHuggingFaceConfigTests
         // (transformers' defaults: 10000, hidden/heads, 1e-6, 2048, false), bf16 torch_dtype, eos as a list
         var w = Random(96, shared: false);
         string dir = Path.Combine(TempDir("hf-defaults"), "model");
-        var mha = new TinyLlm.MLNet.Generation.TransformerWeights(w.Dims with { NKvHeads = 4 });
+        var mha = new TinyLlm.MLNet.Engine.TransformerWeights(w.Config with { NKvHeads = 4 });
         foreach (var ((_, src), (_, dst)) in w.InFileOrder().Zip(mha.InFileOrder()))
             Array.Copy(src, dst, Math.Min(src.Length, dst.Length));
         Array.Copy(w.Classifier, mha.Classifier, w.Classifier.Length);
@@ -219,11 +221,11 @@ public sealed class InteropHuggingFaceConfigTests
         File.WriteAllText(configPath, config.ToJsonString());
 
         var read = GenerationModelLoader.ReadWeights(Path.Combine(dir, "config.json"));
-        Assert.AreEqual(4, read.Dims.NKvHeads);
-        Assert.AreEqual(10000f, read.Dims.RopeTheta);
-        Assert.AreEqual(1e-6f, read.Dims.NormEps);
-        Assert.AreEqual(2048, read.Dims.SeqLen);
-        Assert.IsFalse(read.Dims.SharedClassifier);
+        Assert.AreEqual(4, read.Config.NKvHeads);
+        Assert.AreEqual(10000.0, read.Config.RopeTheta);
+        Assert.AreEqual(1e-6, read.Config.NormEps);
+        Assert.AreEqual(2048, read.Config.MaxSeqLen);
+        Assert.IsFalse(read.Config.SharedClassifier);
         CollectionAssert.AreEqual(mha.Wq, read.Wq);
         CollectionAssert.AreEqual(mha.Classifier, read.Classifier);
 
@@ -232,7 +234,7 @@ public sealed class InteropHuggingFaceConfigTests
         config["rms_norm_eps"] = 1e-5;
         File.WriteAllText(configPath, config.ToJsonString());
         read = GenerationModelLoader.ReadWeights(dir);
-        Assert.AreEqual(500000f, read.Dims.RopeTheta);
-        Assert.AreEqual(1e-5f, read.Dims.NormEps);
+        Assert.AreEqual(500000.0, read.Config.RopeTheta);
+        Assert.AreEqual(1e-5, read.Config.NormEps);
     }
 }

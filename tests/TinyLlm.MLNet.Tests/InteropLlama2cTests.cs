@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
@@ -85,7 +86,7 @@ public sealed class InteropLlama2cTests
         Assert.AreEqual(wqScale1, BitConverter.ToSingle(bytes, (int)(wqStart + d * d + 4)));
 
         var read = GenerationModelLoader.ReadWeights(path);
-        Assert.AreEqual(w.Dims, read.Dims);
+        Assert.AreEqual(w.Config, read.Config);
         CollectionAssert.AreEqual(w.AttentionNorm, read.AttentionNorm);
         CollectionAssert.AreEqual(w.FinalNorm, read.FinalNorm);
         foreach (var ((name, a), (_, b)) in w.InFileOrder().Append(("output.weight", w.Classifier)).Zip(read.InFileOrder().Append(("output.weight", read.Classifier))))

@@ -1,4 +1,6 @@
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
 namespace TinyLlm.MLNet.Tests;
@@ -8,6 +10,7 @@ namespace TinyLlm.MLNet.Tests;
 /// python3-torch) loads here and gives that script's logits, tied and untied.
 /// </summary>
 [TestClass]
+[TestCategory("Slow")]
 public sealed class InteropPyTorchTests
 {
     [ClassCleanup]
@@ -37,8 +40,8 @@ public sealed class InteropPyTorchTests
         Assert.AreEqual(0, rc, stdout);
 
         var weights = GenerationModelLoader.ReadWeights(Path.Combine(dir, "model.bin"));
-        Assert.AreEqual(!unshared, weights.Dims.SharedClassifier);
-        Assert.AreEqual(vocab, weights.Dims.VocabSize);
+        Assert.AreEqual(!unshared, weights.Config.SharedClassifier);
+        Assert.AreEqual(vocab, weights.Config.VocabSize);
         byte[] tokenBytes = File.ReadAllBytes(Path.Combine(dir, "tokens.bin"));
         int[] tokens = Enumerable.Range(0, seqLen).Select(i => BitConverter.ToInt32(tokenBytes, 4 * i)).ToArray();
         byte[] logitBytes = File.ReadAllBytes(Path.Combine(dir, "logits.bin"));
@@ -67,6 +70,7 @@ public sealed class InteropPyTorchTests
 /// bench/reference/llama_reference.py hf-logits), gives our engine's logits: the wq/wk permutation goes the right way.
 /// </summary>
 [TestClass]
+[TestCategory("Slow")]
 public sealed class InteropHuggingFacePyTorchTests
 {
     [ClassCleanup]

@@ -1,7 +1,9 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Tests;
@@ -25,7 +27,7 @@ internal static class InteropTestModels
     /// </summary>
     public static TransformerWeights Random(int vocab, bool shared, int seed = 3, int seqLen = 64)
     {
-        var weights = new TransformerWeights(new ModelDimensions(64, 176, 2, 4, 2, vocab, seqLen, SharedClassifier: shared));
+        var weights = new TransformerWeights(new LlamaConfig { Dim = 64, HiddenDim = 176, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MaxSeqLen = seqLen, SharedClassifier = shared });
         var rng = new Random(seed);
         foreach (var (name, values) in weights.InFileOrder().Append(("output.weight", weights.Classifier)))
         {
@@ -56,7 +58,7 @@ internal static class InteropTestModels
     /// <summary>Every tensor and every size equal, bit for bit.</summary>
     public static void AssertBitEqual(TransformerWeights expected, TransformerWeights actual)
     {
-        Assert.AreEqual(expected.Dims, actual.Dims);
+        Assert.AreEqual(expected.Config, actual.Config);
         foreach (var ((name, e), (_, a)) in expected.InFileOrder().Append(("output.weight", expected.Classifier))
                      .Zip(actual.InFileOrder().Append(("output.weight", actual.Classifier))))
         {
@@ -65,7 +67,7 @@ internal static class InteropTestModels
                 if (BitConverter.SingleToInt32Bits(e[i]) != BitConverter.SingleToInt32Bits(a[i]))
                     Assert.Fail($"{name}[{i}]: expected {e[i]:R}, got {a[i]:R}");
         }
-        Assert.AreEqual(expected.Dims.SharedClassifier, ReferenceEquals(actual.Classifier, actual.TokenEmbedding));
+        Assert.AreEqual(expected.Config.SharedClassifier, ReferenceEquals(actual.Classifier, actual.TokenEmbedding));
     }
 
     /// <summary>Greedy text of 40 new tokens, checked to be varied enough to tell models apart.</summary>

@@ -1,3 +1,4 @@
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -252,8 +253,8 @@ public sealed class LlamaModelWeightsTests
         using var model = new LlamaModel(config);
         model.eval();
         var weights = model.ToTransformerWeights();
-        Assert.AreEqual(config.FeedForwardDim, weights.Dims.HiddenDim);
-        var engine = new TinyLlm.MLNet.Generation.InferenceEngine(weights);
+        Assert.AreEqual(config.FeedForwardDim, weights.Config.FeedForwardDim);
+        var engine = new TinyLlm.MLNet.Engine.InferenceEngine(weights);
         long[] ids = [1, 5, 17, 42, 3, 88, 9, 60, 2, 1];
         using var noGrad = torch.no_grad();
         var ours = model.forward(torch.tensor(ids, [1, ids.Length]))[0];

@@ -1,5 +1,7 @@
 using Microsoft.ML;
+using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 
@@ -72,7 +74,7 @@ public sealed class LlamaTrainerTests
         Assert.AreEqual(evals[^1].ValLoss, saved.BestValLoss, 1e-12);
         Assert.AreEqual(options.Dim, saved.Config!.Dim);
         Assert.IsFalse(File.Exists(ckpt + ".tmp"));
-        using var loaded = LlamaModel.LoadFromCheckpoint(ckpt);
+        using var loaded = Checkpoint.LoadModel(ckpt);
         Assert.AreEqual(model.Config, loaded.Config);
         var exported = TinyLlm.MLNet.Interop.Llama2cCheckpoint.Read(Path.Combine(dir, LlamaTrainer.ExportFileName));
         CollectionAssert.AreEqual(loaded.ToTransformerWeights().Wq, exported.Wq);
@@ -233,11 +235,11 @@ public sealed class LlamaTrainerTests
         StringAssert.Contains(e.Message, "SHA-256 checksum does not match");
 
         File.WriteAllBytes(ckpt, bytes[..100]);
-        e = Assert.ThrowsExactly<InvalidDataException>(() => LlamaModel.LoadFromCheckpoint(ckpt));
+        e = Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.LoadModel(ckpt));
         StringAssert.Contains(e.Message, "damaged or truncated");
 
         File.WriteAllText(ckpt, "not a checkpoint");
-        e = Assert.ThrowsExactly<InvalidDataException>(() => LlamaModel.LoadFromCheckpoint(ckpt));
+        e = Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.LoadModel(ckpt));
         StringAssert.Contains(e.Message, "is not a TinyLlm checkpoint");
     }
 

@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using Microsoft.ML;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.ProcessProbe;
 
 namespace TinyLlm.MLNet.Tests;

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using TinyLlm.MLNet.Stories.Synthetic;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -123,7 +124,7 @@ public sealed class PackagingTests
         File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
             using TorchSharp;
             Console.WriteLine($"sum {torch.ones(3).sum().item<float>()}");
-            Console.WriteLine(TinyLlm.MLNet.Data.SyntheticStories.Generate(1, seed: 0).First());
+            Console.WriteLine(TinyLlm.MLNet.Stories.Synthetic.SyntheticStories.Generate(1, seed: 0).First());
             """);
         Assert.AreEqual(0, Dotnet("build -nologo -p:RestoreIgnoreFailedSources=true", out string output, consumer), output);
         Assert.AreEqual(0, Dotnet(Path.Combine("bin", "Debug", "net10.0", "Consumer.dll"), out output, consumer), output);

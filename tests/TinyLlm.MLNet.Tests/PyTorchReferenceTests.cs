@@ -1,7 +1,8 @@
 using System.Text.Json;
-using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Shards;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,6 +14,7 @@ namespace TinyLlm.MLNet.Tests;
 /// Debian's python3-torch 1.13), both starting from the same weights exchanged as a llama2.c v0 file.
 /// </summary>
 [TestClass]
+[TestCategory("Slow")]
 public sealed class PyTorchReferenceTests
 {
     public TestContext TestContext { get; set; } = null!;

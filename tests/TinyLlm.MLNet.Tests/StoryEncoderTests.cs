@@ -1,5 +1,6 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Shards;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Tests;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Stories;
+using TinyLlm.MLNet.Stories.Synthetic;
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Bridge;
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -5,8 +5,9 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Stories;
+using TinyLlm.MLNet.Stories.Download;
+using TinyLlm.MLNet.Stories.Synthetic;
 
 namespace TinyLlm.MLNet.Tests;
 

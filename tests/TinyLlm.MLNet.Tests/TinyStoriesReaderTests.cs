@@ -2,8 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Stories;
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Shards;
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -1,7 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Bridge;
+using TinyLlm.MLNet.Shards;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Tests;
 

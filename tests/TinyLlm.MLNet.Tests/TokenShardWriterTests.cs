@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Shards;
 
 namespace TinyLlm.MLNet.Tests;
 

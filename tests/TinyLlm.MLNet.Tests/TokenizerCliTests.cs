@@ -1,31 +1,26 @@
+using TinyLlm.MLNet.Stories;
 using TinyLlm.MLNet.Tokenization;
+
 
 namespace TinyLlm.MLNet.Tests;
 
 [TestClass]
 public sealed class TokenizerCliTests
 {
-    /// <summary>Runs the built tinyllm CLI (copied into the test output by the project reference).</summary>
-    private static int Cli(string arguments, out string output)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "tinyllm.dll");
-        return ReferenceTools.Run("dotnet", $"\"{dll}\" {arguments}", out output);
-    }
-
     [TestMethod]
     public void TrainTokenizerThenTokenizePrintsIdsAndDecodedText()
     {
         string corpus = TokenizerTestCorpus.WriteTemp("cli.txt", TokenizerTestCorpus.Synthetic(2_000, seed: 21));
         string model = Path.Combine(Path.GetDirectoryName(corpus)!, "cli", "tok420.model");
         // The tutorial's spelling of the flag is accepted too.
-        int code = Cli($"train-tokenizer --vocab_size=420 --input \"{corpus}\" --out \"{model}\"", out string output);
+        int code = Cli.RunProcess($"train-tokenizer --vocab_size=420 --input \"{corpus}\" --out \"{model}\"", out string output);
         Assert.AreEqual(0, code, output);
         Assert.IsTrue(File.Exists(model), output);
         Assert.IsTrue(File.Exists(Path.ChangeExtension(model, ".vocab")));
         var expected = SentencePieceBpeTrainer.Train(File.ReadLines(corpus), new SentencePieceBpeOptions { VocabSize = 420 });
         CollectionAssert.AreEqual(expected.ToBytes(), File.ReadAllBytes(model));
 
-        code = Cli($"tokenize --model \"{model}\" \"Lily saw a red ball!\"", out output);
+        code = Cli.RunProcess($"tokenize --model \"{model}\" \"Lily saw a red ball!\"", out output);
         Assert.AreEqual(0, code, output);
         var lines = output.Trim().Split('\n');
         var ids = expected.Encode("Lily saw a red ball!", true, true);
@@ -33,7 +28,7 @@ public sealed class TokenizerCliTests
         Assert.AreEqual("Lily saw a red ball!", lines[1].Trim());
 
         string text = TokenizerTestCorpus.WriteTemp("cli-lines.txt", ["Tom took a kite.", "", "Mia made some cake!"]);
-        code = Cli($"tokenize --model \"{model}\" --file \"{text}\"", out output);
+        code = Cli.RunProcess($"tokenize --model \"{model}\" --file \"{text}\"", out output);
         Assert.AreEqual(0, code, output);
         var idLines = output.Split('\n', StringSplitOptions.None);
         Assert.AreEqual(string.Join(' ', expected.Encode("Tom took a kite.", true, true)), idLines[0]);
@@ -45,15 +40,15 @@ public sealed class TokenizerCliTests
     public void TrainTokenizerReadsADatasetDirectoryWithTheTutorialsFlags()
     {
         string dir = Path.Combine(Path.GetDirectoryName(TokenizerTestCorpus.WriteTemp("ds.txt", []))!, "dataset");
-        int code = Cli($"synth --out \"{dir}\" --stories 3000 --stories-per-shard 1000", out string output);
+        int code = Cli.RunProcess($"synth --out \"{dir}\" --stories 3000 --stories-per-shard 1000", out string output);
         Assert.AreEqual(0, code, output);
-        code = Cli($"train-tokenizer --vocab_size=500 --dataset_dir={dir} --num_shards=2", out output);
+        code = Cli.RunProcess($"train-tokenizer --vocab_size=500 --dataset_dir={dir} --num_shards=2", out output);
         Assert.AreEqual(0, code, output);
         string model = Path.Combine(dir, "tok500.model");
         Assert.IsTrue(File.Exists(model), output);
 
         // Same as training on the first two shards' stories, stripped, through the library.
-        var stories = TinyLlm.MLNet.Data.TinyStoriesReader.ReadStories(dir, new TinyLlm.MLNet.Data.TinyStoriesOptions { ShardCount = 2 })
+        var stories = TinyLlm.MLNet.Stories.TinyStoriesReader.ReadStories(dir, new TinyLlm.MLNet.Stories.TinyStoriesOptions { ShardCount = 2 })
             .Select(s => s.Trim());
         var expected = SentencePieceBpeTrainer.Train(stories, new SentencePieceBpeOptions { VocabSize = 500 });
         Assert.AreEqual(expected.ToVocabText(), File.ReadAllText(Path.ChangeExtension(model, ".vocab")));
@@ -62,18 +57,18 @@ public sealed class TokenizerCliTests
     [TestMethod]
     public void BadInputGivesOneLineErrorsAndExitCode1()
     {
-        int code = Cli("tokenize --model /nonexistent/tok.model hello", out string output);
+        int code = Cli.RunProcess("tokenize --model /nonexistent/tok.model hello", out string output);
         Assert.AreEqual(1, code, output);
         StringAssert.Contains(output, "error:");
         StringAssert.Contains(output, "/nonexistent/tok.model");
         Assert.IsFalse(output.Contains("   at "), output);
 
         string corpus = TokenizerTestCorpus.WriteTemp("cli-small.txt", TokenizerTestCorpus.Synthetic(200, seed: 2));
-        code = Cli($"train-tokenizer --vocab-size 280 --input \"{corpus}\" --out /tmp/never.model", out output);
+        code = Cli.RunProcess($"train-tokenizer --vocab-size 280 --input \"{corpus}\" --out /tmp/never.model", out output);
         Assert.AreEqual(1, code, output);
         StringAssert.Contains(output, "too small");
 
-        code = Cli("train-tokenizer --vocab-size 4096", out output);
+        code = Cli.RunProcess("train-tokenizer --vocab-size 4096", out output);
         Assert.AreEqual(1, code, output);
         StringAssert.Contains(output, "--dataset-dir");
     }

@@ -1,16 +1,15 @@
-using System.Reflection;
 using Microsoft.ML;
-using TinyLlm.MLNet.Data;
-using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.MLNet;
-using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.ProcessProbe;
-using TinyLlm.MLNet.Tokenization;
 using Spectre.Console;
+using TinyLlm.MLNet.ProcessProbe;
 using TorchSharp;
 
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
+using TinyLlm.MLNet.Bridge;
+using TinyLlm.MLNet.Decoding;
+using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Modeling;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -226,7 +225,7 @@ public sealed class TorchSharpDecodingTests
         StringAssert.Contains(engineOnCuda.Message, "CPU only");
         var unknown = Assert.ThrowsExactly<ArgumentException>(() => new TextGenerator(weights, Tokenizer, GenerationBackend.Engine, "tpu"));
         StringAssert.Contains(unknown.Message, "auto, cpu or cuda");
-        var untied = new TransformerWeights(weights.Dims with { SharedClassifier = false });
+        var untied = new TransformerWeights(weights.Config with { SharedClassifier = false });
         var notTied = Assert.ThrowsExactly<ArgumentException>(() => DecoderBackends.Select(untied, GenerationBackend.TorchSharp, "cpu"));
         StringAssert.Contains(notTied.Message, "classifier");
     }
@@ -290,28 +289,6 @@ public sealed class TorchSharpDecodingTests
 
     // Runs tinyllm in this process; output holds what it wrote to both streams and to Spectre's console (where
     // CliRunner prints errors; Spectre binds its console once per process, so it is swapped here too).
-    private static int RunCli(out string output, params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        var writer = new StringWriter();
-        var (originalOut, originalError, originalAnsi) = (Console.Out, Console.Error, AnsiConsole.Console);
-        Console.SetOut(writer);
-        Console.SetError(writer);
-        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
-        AnsiConsole.Console.Profile.Width = 10_000; // one message, one line
-        try
-        {
-            return (int)main.Invoke(null, [args])!;
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-            AnsiConsole.Console = originalAnsi;
-            output = writer.ToString();
-        }
-    }
-
     [TestMethod]
     public void TheGenerateCommandRunsTheChosenBackendAndRejectsBadChoices()
     {
@@ -322,22 +299,29 @@ public sealed class TorchSharpDecodingTests
             Llama2cCheckpoint.Write(RandomWeights(Tokenizer.VocabSize, seqLen: 32, scale: 3f), model);
             File.WriteAllBytes(tok, Tokenizer.ToBytes());
             string[] common = ["generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--max-new-tokens", "8", "--temperature", "0"];
+            CliResult run;
 
-            Assert.AreEqual(0, RunCli(out string error, [.. common, "--backend", "torch", "--device", "cpu"]), error);
-            StringAssert.Contains(error, "torch on cpu");
-            Assert.AreEqual(0, RunCli(out error, [.. common, "--backend", "engine"]), error);
-            StringAssert.Contains(error, "engine on cpu");
+            run = Cli.Capture([.. common, "--backend", "torch", "--device", "cpu"]);
+            Assert.AreEqual(0, run.ExitCode, run.All);
+            StringAssert.Contains(run.All, "torch on cpu");
+            run = Cli.Capture([.. common, "--backend", "engine"]);
+            Assert.AreEqual(0, run.ExitCode, run.All);
+            StringAssert.Contains(run.All, "engine on cpu");
 
-            Assert.AreEqual(1, RunCli(out error, [.. common, "--backend", "onnx"]));
-            StringAssert.Contains(error, "--backend must be auto, engine or torch; it was 'onnx'.");
-            Assert.AreEqual(1, RunCli(out error, [.. common, "--device", "tpu"]));
-            StringAssert.Contains(error, "--device must be auto, cpu or cuda; it was 'tpu'.");
-            Assert.AreEqual(1, RunCli(out error, [.. common, "--backend", "engine", "--device", "cuda"]));
-            StringAssert.Contains(error, "CPU only");
+            run = Cli.Capture([.. common, "--backend", "onnx"]);
+            Assert.AreEqual(1, run.ExitCode, run.All);
+            StringAssert.Contains(run.All, "--backend must be auto, engine or torch; it was 'onnx'.");
+            run = Cli.Capture([.. common, "--device", "tpu"]);
+            Assert.AreEqual(1, run.ExitCode, run.All);
+            StringAssert.Contains(run.All, "--device must be auto, cpu or cuda; it was 'tpu'.");
+            run = Cli.Capture([.. common, "--backend", "engine", "--device", "cuda"]);
+            Assert.AreEqual(1, run.ExitCode, run.All);
+            StringAssert.Contains(run.All, "CPU only");
             if (!torch.cuda.is_available())
             {
-                Assert.AreEqual(1, RunCli(out error, [.. common, "--device", "cuda"]));
-                StringAssert.Contains(error, "CUDA is not available");
+                run = Cli.Capture([.. common, "--device", "cuda"]);
+                Assert.AreEqual(1, run.ExitCode, run.All);
+                StringAssert.Contains(run.All, "CUDA is not available");
             }
         }
         finally

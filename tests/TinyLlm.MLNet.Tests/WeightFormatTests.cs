@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
@@ -247,7 +248,7 @@ public sealed class WeightFormatTests
     private static int[] GreedyWithCache(TransformerWeights weights, int count)
     {
         var engine = new InferenceEngine(weights);
-        var sampler = new Sampler(weights.Dims.VocabSize, new SamplingOptions { Temperature = 0 });
+        var sampler = new Sampler(weights.Config.VocabSize, new SamplingOptions { Temperature = 0 });
         var ids = new List<int> { 1 };
         for (int i = 0; i < count; i++) ids.Add(sampler.Sample(engine.Forward(ids[^1], ids.Count - 1)));
         return ids.ToArray();
@@ -279,7 +280,7 @@ public sealed class WeightFormatTests
         {
             // Q8_0 also quantizes activations, which the TorchSharp model does not: recompute every step from an
             // empty cache with a fresh engine instead.
-            var sampler = new Sampler(weights.Dims.VocabSize, new SamplingOptions { Temperature = 0 });
+            var sampler = new Sampler(weights.Config.VocabSize, new SamplingOptions { Temperature = 0 });
             for (int i = 0; i < 100; i++)
             {
                 var fresh = new InferenceEngine(weights);
@@ -356,22 +357,6 @@ public sealed class WeightFormatTests
         StringAssert.Contains(bad.Message, "implies");
     }
 
-    private static (int Code, string Output) RunCli(params string[] args)
-    {
-        var main = System.Reflection.Assembly.Load("tinyllm").EntryPoint!;
-        var original = Console.Out;
-        var output = new StringWriter();
-        Console.SetOut(output);
-        try
-        {
-            return ((int)main.Invoke(null, [args])!, output.ToString());
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-    }
-
     [TestMethod]
     public void GenerateCommandRunsTheRequestedStorage()
     {
@@ -389,7 +374,7 @@ public sealed class WeightFormatTests
         var texts = new List<string>();
         foreach (var (flag, format, group) in new[] { ("f32", WeightFormat.Float32, 0), ("bf16", WeightFormat.BFloat16, 0), ("q8_0", WeightFormat.Q8_0, 16) })
         {
-            var (code, output) = RunCli("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--prompt", Prompt,
+            var (code, output, _) = Cli.Capture("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--prompt", Prompt,
                 "--temperature", "0", "--max-new-tokens", "150", "--weights", flag);
             Assert.AreEqual(0, code, output);
             string expected = Prompt + new TextGenerator(weights.Convert(format, group), Tokenizer).Generate(Prompt, greedy).Text;
@@ -397,6 +382,6 @@ public sealed class WeightFormatTests
             texts.Add(expected);
         }
         Assert.AreEqual(3, texts.Distinct().Count(), $"{texts.Distinct().Count()}: the formats should give different greedy text here, or the check is weak");
-        Assert.AreEqual(1, RunCli("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--weights", "q4").Code);
+        Assert.AreEqual(1, Cli.Capture("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--weights", "q4").ExitCode);
     }
 }

@@ -35,7 +35,7 @@ using var module = ModuleDefinition.ReadModule(assemblyPath, new ReaderParameter
     AssemblyResolver = resolver,
 });
 
-const string MarkerAttribute = "TinyLlm.MLNet.MLNet.TinyLlmLoadableAttribute";
+const string MarkerAttribute = "TinyLlm.MLNet.Bridge.TinyLlmLoadableAttribute";
 const string NestedLoaderName = "MLNetLoader";
 var loadables = module.Types
     .Select(t => (Type: t, Attr: t.CustomAttributes.FirstOrDefault(a => a.AttributeType.FullName == MarkerAttribute)))
@@ -69,8 +69,8 @@ var importedAttrCtor = module.ImportReference(attrCtor);
 var systemType = importedAttrCtor.Parameters[0].ParameterType;
 var stringArray = importedAttrCtor.Parameters[5].ParameterType;
 
-var persistence = module.GetType("TinyLlm.MLNet.MLNet.ModelPersistence")
-    ?? throw new InvalidOperationException("TinyLlm.MLNet.MLNet.ModelPersistence not found.");
+var persistence = module.GetType("TinyLlm.MLNet.Bridge.ModelPersistence")
+    ?? throw new InvalidOperationException("TinyLlm.MLNet.Bridge.ModelPersistence not found.");
 var createFromContext = persistence.Methods.Single(m => m.Name == "CreateFromLoadContext" && m.HasGenericParameters);
 
 foreach (var (type, attr) in loadables)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using TinyLlm.MLNet.Decoding;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
@@ -47,7 +49,7 @@ internal static class BenchGenerateCommand
             // a model file is decoded without loading libtorch, so the peak memory is the engine's alone
             using var model = file is null ? RandomModel(config, parse.GetValue(threads)) : null;
             var loaded = file is null ? model!.ToTransformerWeights() : GenerationModelLoader.ReadWeights(file.FullName);
-            if (file is not null) seqLen = loaded.Dims.SeqLen;
+            if (file is not null) seqLen = loaded.Config.MaxSeqLen;
             if (n < 1 || n > seqLen) throw new ArgumentException($"--tokens must be between 1 and the context length ({seqLen}); it was {n}.");
             if (parse.GetValue(modelOut) is { } outFile) Llama2cCheckpoint.Write(loaded, outFile.FullName);
             var weights = WeightFormatOption.Apply(loaded, format);
@@ -103,7 +105,7 @@ internal static class BenchGenerateCommand
     // run.c's loop: forward position by position from BOS with the cache, greedy.
     private static int[] Cached(ITokenDecoder decoder, int n)
     {
-        var sampler = new Sampler(decoder.Dims.VocabSize, new SamplingOptions { Temperature = 0 });
+        var sampler = new Sampler(decoder.Config.VocabSize, new SamplingOptions { Temperature = 0 });
         var ids = new int[n];
         int token = 1;
         for (int pos = 0; pos < n; pos++)

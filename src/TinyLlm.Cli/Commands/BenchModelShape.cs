@@ -1,5 +1,5 @@
 using System.CommandLine;
-using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Stories.Download;
 
 namespace TinyLlm.Cli.Commands;
 

@@ -47,19 +47,19 @@ internal static class ExportCommand
             {
                 string source = parse.GetValue(checkpoint) ?? Path.Combine("out", "ckpt.bin");
                 var weights = GenerationModelLoader.ReadWeights(source);
-                if (tok is not null && tok.VocabSize != weights.Dims.VocabSize)
-                    throw new ArgumentException($"The tokenizer '{tokPath!.FullName}' has {tok.VocabSize} pieces but the model '{source}' has vocab_size {weights.Dims.VocabSize}.");
+                if (tok is not null && tok.VocabSize != weights.Config.VocabSize)
+                    throw new ArgumentException($"The tokenizer '{tokPath!.FullName}' has {tok.VocabSize} pieces but the model '{source}' has vocab_size {weights.Config.VocabSize}.");
                 if (fmt == ModelExportFormat.HuggingFace && tok is null)
                     Console.Error.WriteLine("note: no --tokenizer-model-path, so the folder has no tokenizer.model.");
-                if (fmt != ModelExportFormat.HuggingFace && (weights.Dims.NormEps != 1e-5f || weights.Dims.RopeTheta != 10000f))
-                    Console.Error.WriteLine($"note: llama2.c files have no field for rms_norm_eps ({weights.Dims.NormEps}) or rope_theta ({weights.Dims.RopeTheta}); readers assume 1e-5 and 10000.");
+                if (fmt != ModelExportFormat.HuggingFace && (weights.Config.NormEps != 1e-5f || weights.Config.RopeTheta != 10000f))
+                    Console.Error.WriteLine($"note: llama2.c files have no field for rms_norm_eps ({weights.Config.NormEps}) or rope_theta ({weights.Config.RopeTheta}); readers assume 1e-5 and 10000.");
                 if (fmt == ModelExportFormat.Llama2cQ8)
                 {
-                    int used = Llama2cQ8Checkpoint.FitGroupSize(weights.Dims, group);
-                    if (used != group) Console.Error.WriteLine($"note: group size {group} does not divide dim {weights.Dims.Dim} and hidden_dim {weights.Dims.HiddenDim}; using {used}.");
+                    int used = Llama2cQ8Checkpoint.FitGroupSize(weights.Config, group);
+                    if (used != group) Console.Error.WriteLine($"note: group size {group} does not divide dim {weights.Config.Dim} and hidden_dim {weights.Config.HiddenDim}; using {used}.");
                 }
                 ModelExporter.Export(weights, fmt, outPath, tok, group);
-                Console.WriteLine($"wrote {outPath} ({parse.GetValue(format)}: dim {weights.Dims.Dim}, {weights.Dims.NLayers} layers, vocab {weights.Dims.VocabSize}{(weights.Dims.SharedClassifier ? "" : ", unshared classifier")})");
+                Console.WriteLine($"wrote {outPath} ({parse.GetValue(format)}: dim {weights.Config.Dim}, {weights.Config.NLayers} layers, vocab {weights.Config.VocabSize}{(weights.Config.SharedClassifier ? "" : ", unshared classifier")})");
             }
             if (binPath is not null)
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML;
 using TinyLlm.MLNet;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 
 namespace TinyLlm.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Shards;
 
 namespace TinyLlm.Cli.Commands;
 

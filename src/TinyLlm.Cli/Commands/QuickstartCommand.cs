@@ -4,8 +4,9 @@ using System.Text.Json;
 using Microsoft.ML;
 using Spectre.Console;
 using TinyLlm.MLNet;
-using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Shards;
+using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 

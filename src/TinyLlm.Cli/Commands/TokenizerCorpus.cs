@@ -1,4 +1,5 @@
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Stories;
+
 
 namespace TinyLlm.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.Cli.Commands;

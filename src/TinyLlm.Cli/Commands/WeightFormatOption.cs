@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 
 namespace TinyLlm.Cli.Commands;

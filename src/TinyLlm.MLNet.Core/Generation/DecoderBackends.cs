@@ -1,5 +1,4 @@
-using System.Reflection;
-using System.Runtime.CompilerServices;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -10,43 +9,6 @@ namespace TinyLlm.MLNet.Generation;
 /// </summary>
 public static class DecoderBackends
 {
-    private static ITorchSharpDecoders? _torchSharp;
-    private static bool _probed;
-    private static readonly Lock Gate = new();
-
-    /// <summary>
-    /// The TorchSharp backend, set by the TinyLlm.MLNet package's module initializer. When unset, the first look
-    /// loads that assembly if the application ships it (an app that references the package may not have touched
-    /// it yet), which runs the initializer.
-    /// </summary>
-    internal static ITorchSharpDecoders? TorchSharp
-    {
-        get
-        {
-            lock (Gate)
-            {
-                if (_torchSharp is null && !_probed)
-                {
-                    _probed = true;
-                    try
-                    {
-                        var assembly = Assembly.Load(new AssemblyName("TinyLlm.MLNet"));
-                        RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
-                    }
-                    catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
-                    {
-                        // A serving app with Core alone: the .NET engine is the only backend.
-                    }
-                }
-                return _torchSharp;
-            }
-        }
-        set
-        {
-            lock (Gate) _torchSharp = value;
-        }
-    }
-
     /// <summary>
     /// The decoders for <paramref name="weights"/> on <paramref name="backend"/> and <paramref name="device"/>
     /// (<c>auto</c>, <c>cpu</c> or <c>cuda</c>). Auto picks TorchSharp on CUDA when the TinyLlm.MLNet package is
@@ -70,9 +32,9 @@ public static class DecoderBackends
             case GenerationBackend.Auto:
                 if (dev == "cpu") return new EngineDecoders(weights);
                 if (dev == "cuda") return TorchSharpDecoders(weights, dev);
-                var torch = TorchSharp;
-                return torch is not null && torch.Unsupported(weights.Dims) is null && torch.CudaAvailable
-                    ? torch.Create(weights, "cuda")
+                var torch = TorchSharpBridge.Find();
+                return torch is not null && torch.Unsupported(weights.Config) is null && torch.CudaAvailable
+                    ? torch.CreateDecoders(weights, "cuda")
                     : new EngineDecoders(weights);
             default:
                 throw new ArgumentOutOfRangeException(nameof(backend), $"The generation backend must be Auto, Engine or TorchSharp; got {backend}.");
@@ -94,13 +56,12 @@ public static class DecoderBackends
 
     private static ITokenDecoderFactory TorchSharpDecoders(TransformerWeights weights, string device)
     {
-        var torch = TorchSharp ?? throw new InvalidOperationException(
-            "The generation backend TorchSharp needs the TinyLlm.MLNet package (TorchSharp), which this application does not load: reference the TinyLlm.MLNet package, or choose backend Engine (device cpu).");
-        if (torch.Unsupported(weights.Dims) is { } why)
+        var torch = TorchSharpBridge.Require("The generation backend TorchSharp", "choose backend Engine (device cpu).");
+        if (torch.Unsupported(weights.Config) is { } why)
             throw new ArgumentException($"The generation backend TorchSharp cannot run this model: {why} Choose backend Engine or Auto.", nameof(weights));
         if (device == "cuda" && !torch.CudaAvailable)
             throw new InvalidOperationException("The generation device is 'cuda' but CUDA is not available: TorchSharp sees no GPU (this build references the CPU libtorch package; see docs/training.md to swap in a CUDA one). Use device auto or cpu.");
-        return torch.Create(weights, device == "auto" ? (torch.CudaAvailable ? "cuda" : "cpu") : device);
+        return torch.CreateDecoders(weights, device == "auto" ? (torch.CudaAvailable ? "cuda" : "cpu") : device);
     }
 
     /// <summary>The .NET engine: each decoder is an <see cref="InferenceEngine"/> over the shared weights.</summary>
@@ -111,18 +72,10 @@ public static class DecoderBackends
         public string Device => "cpu";
 
         public ITokenDecoder Create(int slots) => new InferenceEngine(weights, slots);
+
+        // The engine keeps no state beyond the shared (managed) weights: nothing to release.
+        public void Dispose()
+        {
+        }
     }
-}
-
-/// <summary>The TorchSharp backend as Core sees it; implemented in the TinyLlm.MLNet package.</summary>
-internal interface ITorchSharpDecoders
-{
-    /// <summary>Whether libtorch sees a CUDA device (false when libtorch cannot be loaded at all).</summary>
-    bool CudaAvailable { get; }
-
-    /// <summary>Why the TorchSharp model cannot hold weights of these sizes (a sentence), or null when it can.</summary>
-    string? Unsupported(ModelDimensions dims);
-
-    /// <summary>Decoders over <paramref name="weights"/> on <paramref name="device"/> (<c>cpu</c> or <c>cuda</c>).</summary>
-    ITokenDecoderFactory Create(TransformerWeights weights, string device);
 }

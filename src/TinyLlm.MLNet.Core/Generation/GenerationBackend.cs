@@ -1,3 +1,5 @@
+using TinyLlm.MLNet.Engine;
+
 namespace TinyLlm.MLNet.Generation;
 
 /// <summary>Which implementation runs the forward passes of generation.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.ML.Runtime;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
 
 namespace TinyLlm.MLNet.Generation;
@@ -12,13 +13,6 @@ namespace TinyLlm.MLNet.Generation;
 public static class GenerationModelLoader
 {
     private const string CheckpointMagic = "TLLMCKPT";
-
-    /// <summary>
-    /// Reads a TinyLlm training checkpoint (its weights are a TorchSharp state dictionary). The training package
-    /// (TinyLlm.MLNet, which has TorchSharp) sets it when loaded; without it, the llama2.c <c>model.bin</c> the
-    /// trainer writes beside every checkpoint is read instead.
-    /// </summary>
-    internal static Func<string, TransformerWeights>? CheckpointReader { get; set; }
 
     /// <summary>
     /// Reads the weights at <paramref name="path"/>, detecting the format: a folder (or its config.json or a
@@ -49,14 +43,11 @@ public static class GenerationModelLoader
         return Llama2cCheckpoint.Read(path);
     }
 
-    private static TransformerWeights ReadCheckpoint(string path)
-    {
-        if (CheckpointReader is { } read) return read(path);
-        string sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "model.bin");
-        if (File.Exists(sibling)) return Llama2cCheckpoint.Read(sibling);
-        throw new InvalidDataException($"'{path}' is a TinyLlm training checkpoint; reading it needs the TinyLlm.MLNet package (TorchSharp). " +
-            "Without it, give the model.bin the trainer writes beside the checkpoint, or a file made by `tinyllm export`.");
-    }
+    // A training checkpoint holds a TorchSharp state dictionary, so only the TinyLlm.MLNet package reads it. Without
+    // that package this is an error, never a quiet read of some other file.
+    private static TransformerWeights ReadCheckpoint(string path) =>
+        TorchSharpBridge.Require($"Reading the TinyLlm training checkpoint '{path}'",
+            "give the llama2.c model.bin the trainer writes beside the checkpoint, or a file made by `tinyllm export`.").ReadCheckpoint(path);
 
     /// <summary>A generation transformer over the model at <paramref name="modelPath"/> and the tokenizer at <paramref name="tokenizerModelPath"/>.</summary>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>

@@ -1,10 +1,13 @@
+using TinyLlm.MLNet.Engine;
+
 namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
 /// Makes <see cref="ITokenDecoder"/>s over one model on one backend and device: the weights are placed once (on the
-/// GPU, for TorchSharp on CUDA), and each decoder adds only its own key/value cache.
+/// GPU, for TorchSharp on CUDA), and each decoder adds only its own key/value cache. Disposing the factory releases
+/// the model it placed (GPU memory, for TorchSharp); decoders it made must not be used afterwards.
 /// </summary>
-public interface ITokenDecoderFactory
+public interface ITokenDecoderFactory : IDisposable
 {
     /// <summary>The backend the decoders run on: <see cref="GenerationBackend.Engine"/> or <see cref="GenerationBackend.TorchSharp"/>.</summary>
     GenerationBackend Backend { get; }

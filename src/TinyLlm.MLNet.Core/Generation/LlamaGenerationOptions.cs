@@ -1,3 +1,6 @@
+using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.Interop;
+
 namespace TinyLlm.MLNet.Generation;
 
 /// <summary>Options of <see cref="LlamaGenerationTransformer"/>: which columns, how to sample, and where the model runs.</summary>
@@ -40,9 +43,9 @@ public sealed class LlamaGenerationOptions
     public int BatchSize = 4;
 
     /// <summary>
-    /// How the inference engine stores the weight matrices: <see cref="Generation.WeightFormat.Float32"/>,
-    /// <see cref="Generation.WeightFormat.BFloat16"/> (half the memory, weights rounded) or
-    /// <see cref="Generation.WeightFormat.Q8_0"/> (about a quarter, int8 groups; usually the fastest). Null keeps the
+    /// How the inference engine stores the weight matrices: <see cref="Engine.WeightFormat.Float32"/>,
+    /// <see cref="Engine.WeightFormat.BFloat16"/> (half the memory, weights rounded) or
+    /// <see cref="Engine.WeightFormat.Q8_0"/> (about a quarter, int8 groups; usually the fastest). Null keeps the
     /// weights as they were given or loaded (fp32, or Q8_0 for a llama2.c v2 file). Applied when the transformer is
     /// built; weights already in the requested format are kept as they are (a v2 file keeps its own group size). The
     /// model zip records the storage the engine ran with, and a reloaded model runs on the same.
@@ -50,7 +53,7 @@ public sealed class LlamaGenerationOptions
     public WeightFormat? WeightFormat;
 
     /// <summary>
-    /// For <see cref="Generation.WeightFormat.Q8_0"/>: the largest group size (weights per scale) to use; it is halved
+    /// For <see cref="Engine.WeightFormat.Q8_0"/>: the largest group size (weights per scale) to use; it is halved
     /// until it divides dim and hidden_dim, as llama2.c's export.py does (64 gives 32 for dim 288).
     /// </summary>
     public int QuantizationGroupSize = 64;
@@ -61,7 +64,7 @@ public sealed class LlamaGenerationOptions
         if (WeightFormat is not { } format || format == weights.Format) return weights;
         if (QuantizationGroupSize < 1)
             throw new ArgumentOutOfRangeException(nameof(QuantizationGroupSize), $"QuantizationGroupSize must be at least 1; it was {QuantizationGroupSize}.");
-        int groupSize = format == Generation.WeightFormat.Q8_0 ? Interop.Llama2cQ8Checkpoint.FitGroupSize(weights.Dims, QuantizationGroupSize) : 0;
+        int groupSize = format == Engine.WeightFormat.Q8_0 ? Interop.Llama2cQ8Checkpoint.FitGroupSize(weights.Config, QuantizationGroupSize) : 0;
         return weights.Convert(format, groupSize);
     }
 

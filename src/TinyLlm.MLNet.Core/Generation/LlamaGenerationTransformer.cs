@@ -1,9 +1,10 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using TinyLlm.MLNet.Tokenization;
+using TinyLlm.MLNet.Bridge;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
@@ -51,8 +52,8 @@ public sealed class TextGenerator
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         _decoders = decoders;
         int tokenizerVocab = tokenizer.VocabSize;
-        if (tokenizerVocab != weights.Dims.VocabSize)
-            throw new ArgumentException($"The tokenizer has {tokenizerVocab} tokens but the model's vocabulary has {weights.Dims.VocabSize}; they were not trained together.", nameof(tokenizer));
+        if (tokenizerVocab != weights.Config.VocabSize)
+            throw new ArgumentException($"The tokenizer has {tokenizerVocab} tokens but the model's vocabulary has {weights.Config.VocabSize}; they were not trained together.", nameof(tokenizer));
     }
 
     /// <summary>Where the forward passes run: the backend and device chosen (set up on first use).</summary>
@@ -72,7 +73,7 @@ public sealed class TextGenerator
     public int[] EncodePrompt(string prompt)
     {
         var ids = _tokenizer.Encode(prompt, addBeginningOfSentence: true, addEndOfSentence: false);
-        int keep = Math.Min(ids.Count, _weights.Dims.SeqLen - 1); // leave room for at least one new token
+        int keep = Math.Min(ids.Count, _weights.Config.MaxSeqLen - 1); // leave room for at least one new token
         return ids.Skip(ids.Count - keep).ToArray();
     }
 
@@ -123,14 +124,14 @@ public sealed class TextGenerator
     {
         int n = prompts.Count;
         var clock = Stopwatch.StartNew();
-        int seqLen = _weights.Dims.SeqLen;
+        int seqLen = _weights.Config.MaxSeqLen;
         var seqs = new Sequence[n];
         for (int i = 0; i < n; i++)
         {
             var sampling = options.Clone();
             sampling.Seed = options.Seed + (ulong)i;
             int[] ids = EncodePrompt(prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null."));
-            seqs[i] = new Sequence(ids, new Sampler(_weights.Dims.VocabSize, sampling), new IncrementalDecoder(_tokenizer, ids), options.MaxNewTokens);
+            seqs[i] = new Sequence(ids, new Sampler(_weights.Config.VocabSize, sampling), new IncrementalDetokenizer(_tokenizer, ids), options.MaxNewTokens);
         }
 
         // The prompts fill the caches (the decoder batches them: position by position on the engine, one forward
@@ -156,7 +157,7 @@ public sealed class TextGenerator
                 }
                 q.Generated.Add(next);
                 q.Context.Add(next);
-                string piece = q.Decoder.Append(next);
+                string piece = q.Detokenizer.Append(next);
                 if (piece.Length > 0) onText?.Invoke(i, piece);
                 if (q.Generated.Count == options.MaxNewTokens)
                 {
@@ -184,9 +185,9 @@ public sealed class TextGenerator
         for (int i = 0; i < n; i++)
         {
             var q = seqs[i];
-            string rest = q.Decoder.Flush();
+            string rest = q.Detokenizer.Flush();
             if (rest.Length > 0) onText?.Invoke(i, rest);
-            results[i] = new GenerationResult(q.Decoder.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds);
+            results[i] = new GenerationResult(q.Detokenizer.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds);
         }
         return results;
     }
@@ -209,11 +210,11 @@ public sealed class TextGenerator
         decoder.Forward(CollectionsMarshal.AsSpan(slots), CollectionsMarshal.AsSpan(tokens), CollectionsMarshal.AsSpan(positions));
 
     /// <summary>The state of one sequence of a batch.</summary>
-    private sealed class Sequence(int[] prompt, Sampler sampler, IncrementalDecoder decoder, int budget)
+    private sealed class Sequence(int[] prompt, Sampler sampler, IncrementalDetokenizer detokenizer, int budget)
     {
         public int[] Prompt { get; } = prompt;
         public Sampler Sampler { get; } = sampler;
-        public IncrementalDecoder Decoder { get; } = decoder;
+        public IncrementalDetokenizer Detokenizer { get; } = detokenizer;
         public List<int> Context { get; } = new(prompt);
         public List<int> Generated { get; } = new(budget);
         public int Position { get; set; }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Interop;
@@ -38,20 +38,20 @@ public static class HuggingFaceLlama
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (File.Exists(directory)) throw new ArgumentException($"The Hugging Face export goes to a folder, but '{directory}' is a file.");
-        var p = weights.Dims;
+        var p = weights.Config;
         if (tokenizer is not null && tokenizer.VocabSize != p.VocabSize)
             throw new ArgumentException($"The tokenizer has {tokenizer.VocabSize} pieces but the model's vocab_size is {p.VocabSize}.");
         Directory.CreateDirectory(directory);
         int bos = tokenizer?.BosId ?? 1, eos = tokenizer?.EosId ?? 2;
 
-        int d = p.Dim, kv = p.KvDim, h = p.HiddenDim;
+        int d = p.Dim, kv = p.KvDim, h = p.FeedForwardDim;
         var tensors = new List<SafetensorsFile.TensorData> { new("model.embed_tokens.weight", [p.VocabSize, d], weights.TokenEmbedding, 0, (long)p.VocabSize * d) };
         for (int l = 0; l < p.NLayers; l++)
         {
             string prefix = $"model.layers.{l}.";
             tensors.Add(new(prefix + "input_layernorm.weight", [d], weights.AttentionNorm, (long)l * d, d));
-            tensors.Add(new(prefix + "self_attn.q_proj.weight", [d, d], ToHalfSplitRope(weights.Wq, (long)l * d * d, p.NHeads, p.HeadSize, d), 0, (long)d * d));
-            tensors.Add(new(prefix + "self_attn.k_proj.weight", [kv, d], ToHalfSplitRope(weights.Wk, (long)l * kv * d, p.NKvHeads, p.HeadSize, d), 0, (long)kv * d));
+            tensors.Add(new(prefix + "self_attn.q_proj.weight", [d, d], ToHalfSplitRope(weights.Wq, (long)l * d * d, p.NHeads, p.HeadDim, d), 0, (long)d * d));
+            tensors.Add(new(prefix + "self_attn.k_proj.weight", [kv, d], ToHalfSplitRope(weights.Wk, (long)l * kv * d, p.NKvHeads, p.HeadDim, d), 0, (long)kv * d));
             tensors.Add(new(prefix + "self_attn.v_proj.weight", [kv, d], weights.Wv, (long)l * kv * d, (long)kv * d));
             tensors.Add(new(prefix + "self_attn.o_proj.weight", [d, d], weights.Wo, (long)l * d * d, (long)d * d));
             tensors.Add(new(prefix + "post_attention_layernorm.weight", [d], weights.FfnNorm, (long)l * d, d));
@@ -72,11 +72,11 @@ public static class HuggingFaceLlama
             ["num_attention_heads"] = p.NHeads,
             ["num_hidden_layers"] = p.NLayers,
             ["num_key_value_heads"] = p.NKvHeads,
-            ["head_dim"] = p.HeadSize,
+            ["head_dim"] = p.HeadDim,
             ["vocab_size"] = p.VocabSize,
-            ["max_position_embeddings"] = p.SeqLen,
-            ["rms_norm_eps"] = ShortestDouble(p.NormEps),
-            ["rope_theta"] = ShortestDouble(p.RopeTheta),
+            ["max_position_embeddings"] = p.MaxSeqLen,
+            ["rms_norm_eps"] = p.NormEps,
+            ["rope_theta"] = p.RopeTheta,
             ["rope_scaling"] = null,
             ["hidden_act"] = "silu",
             ["attention_bias"] = false,
@@ -96,7 +96,7 @@ public static class HuggingFaceLlama
             ["_from_model_config"] = true,
             ["bos_token_id"] = bos,
             ["eos_token_id"] = eos,
-            ["max_length"] = p.SeqLen,
+            ["max_length"] = p.MaxSeqLen,
         });
         if (tokenizer is not null)
         {
@@ -110,7 +110,7 @@ public static class HuggingFaceLlama
                 ["add_bos_token"] = true,
                 ["add_eos_token"] = false,
                 ["legacy"] = false,
-                ["model_max_length"] = p.SeqLen,
+                ["model_max_length"] = p.MaxSeqLen,
             });
         }
     }
@@ -134,7 +134,7 @@ public static class HuggingFaceLlama
         var files = TensorFiles(directory);
 
         var weights = new TransformerWeights(dims);
-        int d = dims.Dim, kv = dims.KvDim, h = dims.HiddenDim, v = dims.VocabSize;
+        int d = dims.Dim, kv = dims.KvDim, h = dims.FeedForwardDim, v = dims.VocabSize;
         var expected = new Dictionary<string, long[]>(StringComparer.Ordinal);
         void Load(string name, long[] shape, float[] target, long offset)
         {
@@ -156,9 +156,9 @@ public static class HuggingFaceLlama
             string prefix = $"model.layers.{l}.";
             Load(prefix + "input_layernorm.weight", [d], weights.AttentionNorm, (long)l * d);
             Load(prefix + "self_attn.q_proj.weight", [d, d], q, 0);
-            FromHalfSplitRope(q, weights.Wq, (long)l * d * d, dims.NHeads, dims.HeadSize, d);
+            FromHalfSplitRope(q, weights.Wq, (long)l * d * d, dims.NHeads, dims.HeadDim, d);
             Load(prefix + "self_attn.k_proj.weight", [kv, d], k, 0);
-            FromHalfSplitRope(k, weights.Wk, (long)l * kv * d, dims.NKvHeads, dims.HeadSize, d);
+            FromHalfSplitRope(k, weights.Wk, (long)l * kv * d, dims.NKvHeads, dims.HeadDim, d);
             Load(prefix + "self_attn.v_proj.weight", [kv, d], weights.Wv, (long)l * kv * d);
             Load(prefix + "self_attn.o_proj.weight", [d, d], weights.Wo, (long)l * d * d);
             Load(prefix + "post_attention_layernorm.weight", [d], weights.FfnNorm, (long)l * d);
@@ -183,7 +183,7 @@ public static class HuggingFaceLlama
         return allBf16 ? weights.Convert(WeightFormat.BFloat16) : weights;
     }
 
-    private static ModelDimensions ReadConfig(string configPath)
+    private static LlamaConfig ReadConfig(string configPath)
     {
         JsonNode root;
         try
@@ -213,17 +213,19 @@ public static class HuggingFaceLlama
 
         int dim = Int(config, "hidden_size", configPath)!.Value;
         int heads = Int(config, "num_attention_heads", configPath)!.Value;
-        var dims = new ModelDimensions(
-            dim,
-            Int(config, "intermediate_size", configPath)!.Value,
-            Int(config, "num_hidden_layers", configPath)!.Value,
-            heads,
-            Int(config, "num_key_value_heads", configPath, required: false) ?? heads,
-            Int(config, "vocab_size", configPath)!.Value,
-            Int(config, "max_position_embeddings", configPath, required: false) ?? 2048,
-            SharedClassifier: config["tie_word_embeddings"] is JsonNode tie && tie.GetValueKind() == JsonValueKind.True,
-            NormEps: (float)(Number(config, "rms_norm_eps", configPath) ?? 1e-6),
-            RopeTheta: (float)(Number(config, "rope_theta", configPath) ?? 10000.0));
+        var dims = new LlamaConfig
+        {
+            Dim = dim,
+            HiddenDim = Int(config, "intermediate_size", configPath)!.Value,
+            NLayers = Int(config, "num_hidden_layers", configPath)!.Value,
+            NHeads = heads,
+            NKvHeads = Int(config, "num_key_value_heads", configPath, required: false) ?? heads,
+            VocabSize = Int(config, "vocab_size", configPath)!.Value,
+            MaxSeqLen = Int(config, "max_position_embeddings", configPath, required: false) ?? 2048,
+            SharedClassifier = config["tie_word_embeddings"] is JsonNode tie && tie.GetValueKind() == JsonValueKind.True,
+            NormEps = Number(config, "rms_norm_eps", configPath) ?? 1e-6,
+            RopeTheta = Number(config, "rope_theta", configPath) ?? 10000.0,
+        };
         try
         {
             dims.Validate();
@@ -232,8 +234,8 @@ public static class HuggingFaceLlama
         {
             throw new InvalidDataException($"'{configPath}' describes an impossible model: {e.Message}", e);
         }
-        if (Int(config, "head_dim", configPath, required: false) is int headDim && headDim != dims.HeadSize)
-            throw new InvalidDataException($"'{configPath}' has head_dim {headDim}; TinyLlm needs hidden_size / num_attention_heads ({dims.HeadSize}).");
+        if (Int(config, "head_dim", configPath, required: false) is int headDim && headDim != dims.HeadDim)
+            throw new InvalidDataException($"'{configPath}' has head_dim {headDim}; TinyLlm needs hidden_size / num_attention_heads ({dims.HeadDim}).");
         if (!(dims.NormEps > 0)) throw new InvalidDataException($"'{configPath}' has rms_norm_eps {dims.NormEps}; it must be positive.");
         if (!(dims.RopeTheta > 0)) throw new InvalidDataException($"'{configPath}' has rope_theta {dims.RopeTheta}; it must be positive.");
         return dims;
@@ -323,8 +325,6 @@ public static class HuggingFaceLlama
     }
 
     /// <summary>The float as the double with its shortest decimal spelling (1e-05, not 9.99999974737875E-06).</summary>
-    private static double ShortestDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-
     private static void WriteJson(string path, JsonObject json) =>
         Llama2cHeader.WriteViaTemp(path, s =>
         {

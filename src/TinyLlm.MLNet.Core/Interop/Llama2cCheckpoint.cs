@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -30,9 +30,9 @@ public static class Llama2cCheckpoint
     /// <summary>Writes <paramref name="weights"/> to <paramref name="stream"/>.</summary>
     public static void Write(TransformerWeights weights, Stream stream)
     {
-        var p = weights.Dims;
+        var p = weights.Config;
         using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        foreach (int v in new[] { p.Dim, p.HiddenDim, p.NLayers, p.NHeads, p.NKvHeads, p.SharedClassifier ? p.VocabSize : -p.VocabSize, p.SeqLen })
+        foreach (int v in new[] { p.Dim, p.FeedForwardDim, p.NLayers, p.NHeads, p.NKvHeads, p.SharedClassifier ? p.VocabSize : -p.VocabSize, p.MaxSeqLen })
             writer.Write(v);
         writer.Flush();
         // bf16 and Q8_0 matrices are written as their fp32 values, dequantized a piece at a time
@@ -65,10 +65,10 @@ public static class Llama2cCheckpoint
         var h = MemoryMarshal.Cast<byte, int>(header);
         if (BitConverter.ToUInt32(header) == 0x616b3432)
             throw new InvalidDataException($"'{name}' is a llama2.c v1+ file (magic 'ak42'); this reader takes the v0 layout.");
-        ModelDimensions dims;
+        LlamaConfig dims;
         try
         {
-            dims = new ModelDimensions(h[0], h[1], h[2], h[3], h[4], Math.Abs(h[5]), h[6], SharedClassifier: h[5] > 0);
+            dims = Llama2cHeader.ConfigOf([h[0], h[1], h[2], h[3], h[4], Math.Abs(h[5]), h[6]], sharedClassifier: h[5] > 0);
             dims.Validate();
         }
         catch (ArgumentException e)
@@ -77,12 +77,12 @@ public static class Llama2cCheckpoint
         }
         var weights = new TransformerWeights(dims);
         long expected = HeaderBytes + sizeof(float) * (weights.InFileOrder().Sum(t => (long)t.Values.Length)
-            + 2L * dims.SeqLen * (dims.HeadSize / 2) + (dims.SharedClassifier ? 0 : weights.Classifier.Length));
+            + 2L * dims.MaxSeqLen * (dims.HeadDim / 2) + (dims.SharedClassifier ? 0 : weights.Classifier.Length));
         if (stream.CanSeek && stream.Length != expected)
-            throw new InvalidDataException($"'{name}' has {stream.Length} bytes but its header (dim {dims.Dim}, hidden_dim {dims.HiddenDim}, n_layers {dims.NLayers}, n_heads {dims.NHeads}, n_kv_heads {dims.NKvHeads}, vocab_size {dims.VocabSize}, seq_len {dims.SeqLen}) implies {expected}: truncated, or not a v0 checkpoint.");
+            throw new InvalidDataException($"'{name}' has {stream.Length} bytes but its header (dim {dims.Dim}, hidden_dim {dims.FeedForwardDim}, n_layers {dims.NLayers}, n_heads {dims.NHeads}, n_kv_heads {dims.NKvHeads}, vocab_size {dims.VocabSize}, seq_len {dims.MaxSeqLen}) implies {expected}: truncated, or not a v0 checkpoint.");
         foreach (var (tensor, values) in weights.InFileOrder())
             ReadFloats(stream, values, name, tensor);
-        var skip = new float[dims.SeqLen * (dims.HeadSize / 2)];
+        var skip = new float[dims.MaxSeqLen * (dims.HeadDim / 2)];
         ReadFloats(stream, skip, name, "freq_cis_real");
         ReadFloats(stream, skip, name, "freq_cis_imag");
         if (!dims.SharedClassifier) ReadFloats(stream, weights.Classifier, name, "output.weight");

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -13,12 +13,12 @@ internal static class Llama2cHeader
     public const uint Magic = 0x616b3432;
     public const int Size = 256;
 
-    public static void Write(Stream stream, int version, ModelDimensions p, int groupSize = 0)
+    public static void Write(Stream stream, int version, LlamaConfig p, int groupSize = 0)
     {
         var header = new byte[Size];
         BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), version);
-        int[] sizes = [p.Dim, p.HiddenDim, p.NLayers, p.NHeads, p.NKvHeads, p.VocabSize, p.SeqLen];
+        int[] sizes = [p.Dim, p.FeedForwardDim, p.NLayers, p.NHeads, p.NKvHeads, p.VocabSize, p.MaxSeqLen];
         for (int i = 0; i < sizes.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8 + 4 * i), sizes[i]);
         header[36] = p.SharedClassifier ? (byte)1 : (byte)0;
         if (version == 2) BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(37), groupSize);
@@ -26,7 +26,7 @@ internal static class Llama2cHeader
     }
 
     /// <summary>Reads and checks the header; <paramref name="expectedVersion"/> 0 accepts 1 and 2.</summary>
-    public static (int Version, ModelDimensions Dims, int GroupSize) Read(Stream stream, string name, int expectedVersion = 0)
+    public static (int Version, LlamaConfig Dims, int GroupSize) Read(Stream stream, string name, int expectedVersion = 0)
     {
         var header = new byte[Size];
         if (stream.ReadAtLeast(header, Size, throwOnEndOfStream: false) < Size)
@@ -44,24 +44,35 @@ internal static class Llama2cHeader
         byte shared = header[36];
         if (shared > 1) throw new InvalidDataException($"'{name}' has shared_classifier {shared} in its header; it must be 0 or 1.");
         int groupSize = version == 2 ? BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(37)) : 0;
-        ModelDimensions dims;
+        LlamaConfig dims;
         try
         {
-            dims = new ModelDimensions(h[0], h[1], h[2], h[3], h[4], h[5], h[6], SharedClassifier: shared == 1);
+            dims = ConfigOf(h, shared == 1);
             dims.Validate();
         }
         catch (ArgumentException e)
         {
             throw new InvalidDataException($"'{name}' has an invalid llama2.c v{version} header: {e.Message}", e);
         }
-        if (version == 2 && (groupSize <= 0 || dims.Dim % groupSize != 0 || dims.HiddenDim % groupSize != 0))
-            throw new InvalidDataException($"'{name}' has group_size {groupSize} in its v2 header; it must be positive and divide dim ({dims.Dim}) and hidden_dim ({dims.HiddenDim}).");
+        if (version == 2 && (groupSize <= 0 || dims.Dim % groupSize != 0 || dims.FeedForwardDim % groupSize != 0))
+            throw new InvalidDataException($"'{name}' has group_size {groupSize} in its v2 header; it must be positive and divide dim ({dims.Dim}) and hidden_dim ({dims.FeedForwardDim}).");
         return (version, dims, groupSize);
     }
 
+    /// <summary>
+    /// The model shape of llama2.c's <c>Config</c> fields, in header order: dim, hidden_dim, n_layers, n_heads,
+    /// n_kv_heads, vocab_size, seq_len. The header has no field for the RMSNorm epsilon or the RoPE base: llama2.c's
+    /// run.c fixes them at 1e-5 and 10000, the defaults.
+    /// </summary>
+    internal static LlamaConfig ConfigOf(ReadOnlySpan<int> h, bool sharedClassifier) => new()
+    {
+        Dim = h[0], HiddenDim = h[1], NLayers = h[2], NHeads = h[3], NKvHeads = h[4], VocabSize = h[5], MaxSeqLen = h[6],
+        SharedClassifier = sharedClassifier,
+    };
+
     /// <summary>The sizes as the error messages name them.</summary>
-    public static string Describe(ModelDimensions d) =>
-        $"dim {d.Dim}, hidden_dim {d.HiddenDim}, n_layers {d.NLayers}, n_heads {d.NHeads}, n_kv_heads {d.NKvHeads}, vocab_size {d.VocabSize}, seq_len {d.SeqLen}, shared_classifier {(d.SharedClassifier ? 1 : 0)}";
+    public static string Describe(LlamaConfig d) =>
+        $"dim {d.Dim}, hidden_dim {d.FeedForwardDim}, n_layers {d.NLayers}, n_heads {d.NHeads}, n_kv_heads {d.NKvHeads}, vocab_size {d.VocabSize}, seq_len {d.MaxSeqLen}, shared_classifier {(d.SharedClassifier ? 1 : 0)}";
 
     /// <summary>Writes through <c>path.tmp</c> and a rename, so a reader never sees half a file; creates the folder if needed.</summary>
     public static void WriteViaTemp(string path, Action<Stream> write)

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -26,12 +26,12 @@ public static class Llama2cQ8Checkpoint
     /// The group size used for <paramref name="dims"/>: <paramref name="requested"/> halved until it divides both dim
     /// and hidden_dim (export.py backs off the same way; runq.c also quantizes hidden_dim-long activations).
     /// </summary>
-    public static int FitGroupSize(ModelDimensions dims, int requested = DefaultGroupSize)
+    public static int FitGroupSize(LlamaConfig dims, int requested = DefaultGroupSize)
     {
         ArgumentNullException.ThrowIfNull(dims);
         if (requested < 1) throw new ArgumentOutOfRangeException(nameof(requested), $"The Q8 group size must be at least 1; it was {requested}.");
         int g = requested;
-        while (dims.Dim % g != 0 || dims.HiddenDim % g != 0) g /= 2;
+        while (dims.Dim % g != 0 || dims.FeedForwardDim % g != 0) g /= 2;
         return g;
     }
 
@@ -40,7 +40,7 @@ public static class Llama2cQ8Checkpoint
     public static int Write(TransformerWeights weights, string path, int groupSize = DefaultGroupSize)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        int g = FitGroupSize(weights.Dims, groupSize);
+        int g = FitGroupSize(weights.Config, groupSize);
         Llama2cHeader.WriteViaTemp(path, s => Write(weights, s, g));
         return g;
     }
@@ -52,10 +52,10 @@ public static class Llama2cQ8Checkpoint
     public static void Write(TransformerWeights weights, Stream stream, int groupSize)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (groupSize < 1 || weights.Dims.Dim % groupSize != 0 || weights.Dims.HiddenDim % groupSize != 0)
-            throw new ArgumentOutOfRangeException(nameof(groupSize), $"The Q8 group size {groupSize} must divide dim ({weights.Dims.Dim}) and hidden_dim ({weights.Dims.HiddenDim}).");
+        if (groupSize < 1 || weights.Config.Dim % groupSize != 0 || weights.Config.HiddenDim % groupSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(groupSize), $"The Q8 group size {groupSize} must divide dim ({weights.Config.Dim}) and hidden_dim ({weights.Config.HiddenDim}).");
         var quantized = weights.Convert(WeightFormat.Q8_0, groupSize);
-        Llama2cHeader.Write(stream, 2, weights.Dims, groupSize);
+        Llama2cHeader.Write(stream, 2, weights.Config, groupSize);
         foreach (var norm in new[] { weights.AttentionNorm, weights.FfnNorm, weights.FinalNorm })
             stream.Write(MemoryMarshal.AsBytes(norm.AsSpan()));
         foreach (var (_, matrix, offset, length) in QuantizedTensors(quantized))
@@ -110,12 +110,12 @@ public static class Llama2cQ8Checkpoint
         yield return ("tok_embeddings.weight", w.EmbeddingMatrix, 0, w.EmbeddingMatrix.Length);
         var stacks = new[] { ("attention.wq.weight", w.WqMatrix), ("attention.wk.weight", w.WkMatrix), ("attention.wv.weight", w.WvMatrix), ("attention.wo.weight", w.WoMatrix),
                              ("feed_forward.w1.weight", w.W1Matrix), ("feed_forward.w2.weight", w.W2Matrix), ("feed_forward.w3.weight", w.W3Matrix) };
-        int layers = w.Dims.NLayers;
+        int layers = w.Config.NLayers;
         foreach (var (name, matrix) in stacks)
         {
             int each = matrix.Length / layers;
             for (int l = 0; l < layers; l++) yield return ($"layers.{l}.{name}", matrix, (long)l * each, each);
         }
-        if (!w.Dims.SharedClassifier) yield return ("output.weight", w.ClassifierMatrix, 0, w.ClassifierMatrix.Length);
+        if (!w.Config.SharedClassifier) yield return ("output.weight", w.ClassifierMatrix, 0, w.ClassifierMatrix.Length);
     }
 }

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -27,7 +27,7 @@ public static class Llama2cV1Checkpoint
     public static void Write(TransformerWeights weights, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        Llama2cHeader.Write(stream, 1, weights.Dims);
+        Llama2cHeader.Write(stream, 1, weights.Config);
         foreach (var (_, values) in FileOrder(weights))
             stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));
     }
@@ -74,6 +74,6 @@ public static class Llama2cV1Checkpoint
         yield return ("feed_forward.w1.weight", w.W1);
         yield return ("feed_forward.w2.weight", w.W2);
         yield return ("feed_forward.w3.weight", w.W3);
-        if (!w.Dims.SharedClassifier) yield return ("output.weight", w.Classifier);
+        if (!w.Config.SharedClassifier) yield return ("output.weight", w.Classifier);
     }
 }

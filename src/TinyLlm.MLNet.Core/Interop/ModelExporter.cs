@@ -1,9 +1,10 @@
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Tokenization;
+
 
 namespace TinyLlm.MLNet.Interop;
 
-/// <summary>Writes a model in another project's format; <see cref="GenerationModelLoader.ReadWeights"/> reads them all back.</summary>
+/// <summary>Writes a model in another project's format; <c>Generation.GenerationModelLoader.ReadWeights</c> reads them all back.</summary>
 public static class ModelExporter
 {
     /// <summary>The command-line names of the formats, as <c>tinyllm export --format</c> takes them.</summary>

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Tokenizers;
-using TinyLlm.MLNet.MLNet;
+using TinyLlm.MLNet.Bridge;
 
 namespace TinyLlm.MLNet.Tokenization;
 

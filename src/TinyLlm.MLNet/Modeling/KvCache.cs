@@ -1,3 +1,4 @@
+using TinyLlm.MLNet.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 

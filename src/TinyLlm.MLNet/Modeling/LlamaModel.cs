@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using TinyLlm.MLNet.Training;
+using TinyLlm.MLNet.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -52,7 +52,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         tok_embeddings.Tie(output.weight);
 
         // RoPE tables, precomputed once for every position
-        (freqs_cos, freqs_sin) = Rope.PrecomputeFrequencies(config.HeadDim, config.MaxSeqLen);
+        (freqs_cos, freqs_sin) = Rope.PrecomputeFrequencies(config.HeadDim, config.MaxSeqLen, config.RopeTheta);
         register_buffer(nameof(freqs_cos), freqs_cos, persistent: false);
         register_buffer(nameof(freqs_sin), freqs_sin, persistent: false);
         RegisterComponents();
@@ -204,11 +204,6 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             throw new InvalidDataException($"The model weights' configuration is not valid JSON: {e.Message}", e);
         }
     }
-
-    /// <summary>Loads the model stored in a training checkpoint written by <see cref="LlamaTrainer"/> (onto the CPU).</summary>
-    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint or is damaged.</exception>
-    public static LlamaModel LoadFromCheckpoint(string path) => Checkpoint.Read(path).CreateModel();
 
     /// <summary>Writes the state dictionary (TorchSharp format) to <paramref name="writer"/>.</summary>
     internal void SaveStateDictionary(BinaryWriter writer) => save(writer);

@@ -1,4 +1,4 @@
-using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,19 +10,11 @@ namespace TinyLlm.MLNet.Modeling;
 /// </summary>
 public static class LlamaModelWeights
 {
-    /// <summary>The sizes of <paramref name="config"/> as the inference engine sees them.</summary>
-    public static ModelDimensions ToDimensions(this LlamaConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        return new ModelDimensions(config.Dim, config.FeedForwardDim, config.NLayers, config.NHeads, config.NKvHeads,
-            config.VocabSize, config.MaxSeqLen, SharedClassifier: true, NormEps: (float)config.NormEps, RopeTheta: (float)Rope.DefaultTheta);
-    }
-
     /// <summary>Copies the model's fp32 weights (from any device) into llama2.c's layout.</summary>
     public static TransformerWeights ToTransformerWeights(this LlamaModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var weights = new TransformerWeights(model.Config.ToDimensions());
+        var weights = new TransformerWeights(model.Config with { Dropout = 0 });
         using var scope = torch.NewDisposeScope();
         var sd = model.state_dict();
         foreach (var (name, values) in weights.InFileOrder())
@@ -41,14 +33,9 @@ public static class LlamaModelWeights
     public static LlamaModel ToLlamaModel(this TransformerWeights weights, double dropout = 0.0)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var d = weights.Dims;
-        if (!d.SharedClassifier)
+        if (!weights.Config.SharedClassifier)
             throw new ArgumentException("These weights have a separate classifier matrix; the training model ties the output projection to the embedding.", nameof(weights));
-        var config = new LlamaConfig
-        {
-            Dim = d.Dim, NLayers = d.NLayers, NHeads = d.NHeads, NKvHeads = d.NKvHeads, VocabSize = d.VocabSize,
-            HiddenDim = d.HiddenDim, MaxSeqLen = d.SeqLen, NormEps = (double)(decimal)d.NormEps, Dropout = dropout,
-        };
+        var config = weights.Config with { Dropout = dropout };
         var model = new LlamaModel(config);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();

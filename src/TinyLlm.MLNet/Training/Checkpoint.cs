@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Modeling;
 
 namespace TinyLlm.MLNet.Training;
@@ -117,6 +118,11 @@ public sealed class Checkpoint
         }
         File.Move(tmp, path, overwrite: true);
     }
+
+    /// <summary>Loads the model stored in the training checkpoint at <paramref name="path"/> (onto the CPU).</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint or is damaged.</exception>
+    public static LlamaModel LoadModel(string path) => Read(path).CreateModel();
 
     /// <summary>Reads and verifies a checkpoint file.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML.Runtime;
-using TinyLlm.MLNet.Data;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Shards;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

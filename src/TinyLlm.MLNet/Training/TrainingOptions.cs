@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Training;
 

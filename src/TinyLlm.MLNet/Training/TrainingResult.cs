@@ -1,5 +1,6 @@
 using TinyLlm.MLNet.Modeling;
 
+
 namespace TinyLlm.MLNet.Training;
 
 /// <summary>The outcome of <see cref="LlamaTrainer.Fit"/>.</summary>

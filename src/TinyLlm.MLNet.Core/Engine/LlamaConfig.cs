@@ -1,0 +1,121 @@
+using System.Text.Json.Serialization;
+
+namespace TinyLlm.MLNet.Engine;
+
+/// <summary>
+/// The one description of a model's shape, for every part of TinyLlm: llama2.c's <c>ModelArgs</c> (training) and
+/// its <c>Config</c> struct (inference) in one record. The defaults are this project's seed model (dim 288,
+/// 8 layers, 8 heads, 4 kv heads, vocab 4096, context 256, 8,483,616 parameters): <see cref="Seed"/>. The JSON
+/// names are llama2.c's <c>model_args</c> keys; the record is written into every checkpoint.
+/// </summary>
+public sealed record LlamaConfig
+{
+    /// <summary>The tutorial's seed model, the default of every option that sets a model's shape.</summary>
+    public static LlamaConfig Seed { get; } = new();
+
+    /// <summary>Width of the residual stream (the embedding size).</summary>
+    [JsonPropertyName("dim")] public int Dim { get; init; } = 288;
+
+    /// <summary>Number of transformer blocks.</summary>
+    [JsonPropertyName("n_layers")] public int NLayers { get; init; } = 8;
+
+    /// <summary>Number of query heads; must divide <see cref="Dim"/>.</summary>
+    [JsonPropertyName("n_heads")] public int NHeads { get; init; } = 8;
+
+    /// <summary>Number of key/value heads (grouped-query attention); must divide <see cref="NHeads"/>.</summary>
+    [JsonPropertyName("n_kv_heads")] public int NKvHeads { get; init; } = 4;
+
+    /// <summary>Number of token ids (embedding rows and output logits).</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 4096;
+
+    /// <summary>The SwiGLU hidden size is rounded up to a multiple of this.</summary>
+    [JsonPropertyName("multiple_of")] public int MultipleOf { get; init; } = 32;
+
+    /// <summary>The SwiGLU hidden size; null derives it from <see cref="Dim"/> and <see cref="MultipleOf"/> as llama2.c does.</summary>
+    [JsonPropertyName("hidden_dim")] public int? HiddenDim { get; init; }
+
+    /// <summary>Epsilon inside RMSNorm's square root.</summary>
+    [JsonPropertyName("norm_eps")] public double NormEps { get; init; } = 1e-5;
+
+    /// <summary>The longest sequence the RoPE tables cover (the context length).</summary>
+    [JsonPropertyName("max_seq_len")] public int MaxSeqLen { get; init; } = 256;
+
+    /// <summary>Dropout probability on embeddings, attention weights and residual branches (0 disables it).</summary>
+    [JsonPropertyName("dropout")] public double Dropout { get; init; }
+
+    /// <summary>RoPE base frequency (llama2.c and LLaMA 2 use 10000).</summary>
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000;
+
+    /// <summary>
+    /// Whether the output classifier is the token embedding matrix (tied weights, as in llama2.c's models) or a
+    /// matrix of its own (as in Meta's LLaMA 2 and most Hugging Face models).
+    /// </summary>
+    [JsonPropertyName("shared_classifier")] public bool SharedClassifier { get; init; } = true;
+
+    /// <summary>Size of one attention head: <c>Dim / NHeads</c>.</summary>
+    [JsonIgnore] public int HeadDim => Dim / NHeads;
+
+    /// <summary>Width of the key and value projections: <c>NKvHeads * HeadDim</c>.</summary>
+    [JsonIgnore] public int KvDim => NKvHeads * HeadDim;
+
+    /// <summary>
+    /// The SwiGLU hidden size actually used: <see cref="HiddenDim"/> when set, otherwise
+    /// <c>MultipleOf * ceil(int(2 * 4 * Dim / 3) / MultipleOf)</c> (768 for dim 288).
+    /// </summary>
+    [JsonIgnore]
+    public int FeedForwardDim
+    {
+        get
+        {
+            if (HiddenDim is int h) return h;
+            int hidden = 2 * (4 * Dim) / 3;
+            return MultipleOf * ((hidden + MultipleOf - 1) / MultipleOf);
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistent hyperparameter.</summary>
+    public void Validate()
+    {
+        static void Positive(int value, string name)
+        {
+            if (value <= 0) throw new ArgumentException($"The model option {name} must be a positive integer; got {value}.");
+        }
+        Positive(Dim, "dim");
+        Positive(NLayers, "n_layers");
+        Positive(NHeads, "n_heads");
+        Positive(NKvHeads, "n_kv_heads");
+        Positive(VocabSize, "vocab_size");
+        Positive(MultipleOf, "multiple_of");
+        Positive(MaxSeqLen, "max_seq_len");
+        if (HiddenDim is int h) Positive(h, "hidden_dim");
+        if (Dim % NHeads != 0)
+            throw new ArgumentException($"The model option n_heads ({NHeads}) must divide dim ({Dim}) so that every head has the same size.");
+        if (NHeads % NKvHeads != 0)
+            throw new ArgumentException($"The model option n_kv_heads ({NKvHeads}) must divide n_heads ({NHeads}): each key/value head serves a whole group of query heads.");
+        if (HeadDim % 2 != 0)
+            throw new ArgumentException($"The head size dim / n_heads = {HeadDim} must be even: RoPE rotates pairs of channels.");
+        if (!(NormEps > 0) || double.IsInfinity(NormEps))
+            throw new ArgumentException($"The model option norm_eps must be a positive number; got {NormEps}.");
+        if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
+            throw new ArgumentException($"The model option rope_theta must be a positive number; got {RopeTheta}.");
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentException($"The model option dropout must be in [0, 1); got {Dropout}.");
+    }
+
+    /// <summary>
+    /// Number of trainable parameters (a tied embedding/output matrix counted once), computed from the shapes.
+    /// </summary>
+    [JsonIgnore]
+    public long ParameterCount
+    {
+        get
+        {
+            long d = Dim, kv = (long)NKvHeads * HeadDim, f = FeedForwardDim;
+            long attention = d * d + 2 * d * kv + d * d;
+            long feedForward = 3 * d * f;
+            long perLayer = attention + feedForward + 2 * d;
+            long classifier = SharedClassifier ? 0 : (long)VocabSize * d;
+            return VocabSize * d + classifier + NLayers * perLayer + d;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.ML;
+using TinyLlm.MLNet.Bridge;
+using TinyLlm.MLNet.Generation;
+
+namespace TinyLlm.MLNet.Training;
+
+/// <summary>Model training on <c>mlContext.Transforms.Text</c>.</summary>
+public static class LlamaCatalog
+{
+    /// <summary>
+    /// Trains a LLaMA-2 model on a token-id column when fitted; the fitted transformer maps a prompt text column
+    /// to a generated <c>Completion</c>. Append it to <c>TrainSentencePieceBpe</c> for the whole flow.
+    /// </summary>
+    /// <param name="catalog">The text transforms catalog.</param>
+    /// <param name="options">Training hyperparameters, columns and sampling; null for the defaults.</param>
+    /// <example><code>
+    /// var pipeline = mlContext.Transforms.Text.TrainSentencePieceBpe("Tokens", "Text", new SentencePieceBpeOptions { VocabSize = 512 })
+    ///     .Append(mlContext.Transforms.Text.TrainLlama(new LlamaEstimatorOptions
+    ///     {
+    ///         Training = new TrainingOptions { Dim = 64, NLayers = 5, NHeads = 8, NKvHeads = 4, MaxIters = 2000 },
+    ///     }));
+    /// var model = pipeline.Fit(mlContext.Data.LoadTinyStories("data"));
+    /// mlContext.Model.Save(model, stories.Schema, "tinyllm.zip");
+    /// </code></example>
+    public static LlamaEstimator TrainLlama(this TransformsCatalog.TextTransforms catalog, LlamaEstimatorOptions? options = null) =>
+        new(Bridge.CatalogEnvironment.Of(catalog), options ?? new LlamaEstimatorOptions());
+}
