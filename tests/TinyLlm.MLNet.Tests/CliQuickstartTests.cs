@@ -1,4 +1,3 @@
-
 namespace TinyLlm.MLNet.Tests;
 
 /// <summary>Runs <c>tinyllm quickstart</c> in-process, tiny and short, twice: the second run reuses every stage.</summary>

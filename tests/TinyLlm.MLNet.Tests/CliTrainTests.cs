@@ -1,4 +1,3 @@
-using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.MLNet.Tests;

@@ -1,6 +1,4 @@
 using TinyLlm.MLNet.Shards;
-using TinyLlm.MLNet.Stories.Synthetic;
-
 
 namespace TinyLlm.MLNet.Tests;
 

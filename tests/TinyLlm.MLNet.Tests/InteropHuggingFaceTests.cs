@@ -1,11 +1,9 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 

@@ -1,6 +1,5 @@
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.Interop;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
 namespace TinyLlm.MLNet.Tests;

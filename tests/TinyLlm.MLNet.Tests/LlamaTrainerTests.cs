@@ -1,7 +1,5 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 

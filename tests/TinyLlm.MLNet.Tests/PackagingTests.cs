@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using TinyLlm.MLNet.Stories.Synthetic;
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -2,10 +2,8 @@ using System.Text.Json;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.Shards;
-using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace TinyLlm.MLNet.Tests;
 

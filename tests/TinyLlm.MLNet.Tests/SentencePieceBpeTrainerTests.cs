@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.ML.Tokenizers;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Tests;

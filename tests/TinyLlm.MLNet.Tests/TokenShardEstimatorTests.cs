@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.Shards;
-using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -1,6 +1,4 @@
-using TinyLlm.MLNet.Stories;
 using TinyLlm.MLNet.Tokenization;
-
 
 namespace TinyLlm.MLNet.Tests;
 

@@ -1,15 +1,13 @@
 using Microsoft.ML;
 using Spectre.Console;
-using TinyLlm.MLNet.ProcessProbe;
-using TorchSharp;
-
-using static TinyLlm.MLNet.Tests.GenerationTestModels;
 using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.Decoding;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
+using TorchSharp;
+using static TinyLlm.MLNet.Tests.GenerationTestModels;
 
 namespace TinyLlm.MLNet.Tests;
 

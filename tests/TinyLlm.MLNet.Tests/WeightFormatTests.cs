@@ -3,7 +3,6 @@ using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.ProcessProbe;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 

@@ -5,6 +5,7 @@ using Microsoft.ML;
 using Spectre.Console;
 using TinyLlm.MLNet;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
@@ -259,7 +260,7 @@ internal static class QuickstartCommand
         }
         result?.Model.Dispose();
         var trained = new TrainedModel(signature, dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokPerSec, clock.Elapsed.TotalSeconds);
-        File.WriteAllText(record, JsonSerializer.Serialize(trained));
+        AtomicFile.WriteAllText(record, JsonSerializer.Serialize(trained));
         return trained;
     }
 

@@ -1,6 +1,5 @@
 using TinyLlm.MLNet.Stories;
 
-
 namespace TinyLlm.Cli.Commands;
 
 /// <summary>The text a tokenizer is trained on when the corpus is a TinyStories dataset directory.</summary>

@@ -96,16 +96,12 @@ public sealed class InferenceEngine : ITokenDecoder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
     public void Forward(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
+        DecoderArguments.CheckForward(_p, Slots, slots, tokens, positions);
         int n = slots.Length;
-        if (n == 0 || n > Slots || tokens.Length != n || positions.Length != n)
-            throw new ArgumentException($"Forward takes 1 to {Slots} (slot, token, position) triples of equal length; got {slots.Length}, {tokens.Length}, {positions.Length}.");
         int d = _p.Dim, kvDim = _p.KvDim, hidden = _p.FeedForwardDim;
         for (int i = 0; i < n; i++)
         {
             int slot = slots[i], token = tokens[i], pos = positions[i];
-            if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slots), $"Slot {slot} is outside [0, {Slots}).");
-            if ((uint)token >= (uint)_p.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {token} is outside the vocabulary [0, {_p.VocabSize}).");
-            if ((uint)pos >= (uint)_p.MaxSeqLen) throw new ArgumentOutOfRangeException(nameof(positions), $"Position {pos} is outside the context [0, {_p.MaxSeqLen}).");
             _slotOf[i] = slot;
             _posOf[i] = pos;
             _dimOffsets[i] = slot * d;
@@ -184,15 +180,7 @@ public sealed class InferenceEngine : ITokenDecoder
     /// </summary>
     public void Prefill(ReadOnlySpan<int> slots, ReadOnlySpan<int[]> sequences)
     {
-        if (slots.Length == 0 || slots.Length > Slots || sequences.Length != slots.Length)
-            throw new ArgumentException($"Prefill takes 1 to {Slots} (slot, sequence) pairs of equal length; got {slots.Length} and {sequences.Length}.");
-        int longest = 0;
-        foreach (var sequence in sequences)
-        {
-            if (sequence is null || sequence.Length == 0 || sequence.Length > _p.MaxSeqLen)
-                throw new ArgumentException($"Each prefilled sequence needs 1 to {_p.MaxSeqLen} (the context) tokens; got {sequence?.Length ?? 0}.", nameof(sequences));
-            longest = Math.Max(longest, sequence.Length);
-        }
+        int longest = DecoderArguments.CheckPrefill(_p, Slots, slots, sequences);
         for (int pos = 0; pos < longest; pos++)
         {
             int n = 0;
@@ -211,7 +199,11 @@ public sealed class InferenceEngine : ITokenDecoder
     public void Dispose() { }
 
     /// <summary>The logits computed for <paramref name="slot"/> by the last <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> that ran it.</summary>
-    public ReadOnlySpan<float> Logits(int slot) => new(_logits, slot * _p.VocabSize, _p.VocabSize);
+    public ReadOnlySpan<float> Logits(int slot)
+    {
+        DecoderArguments.CheckSlot(slot, Slots);
+        return new(_logits, slot * _p.VocabSize, _p.VocabSize);
+    }
 
     private static Span<float> Slice(float[] a, int offset, int length) => new(a, offset, length);
 

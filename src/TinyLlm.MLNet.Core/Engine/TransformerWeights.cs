@@ -1,4 +1,3 @@
-
 namespace TinyLlm.MLNet.Engine;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Generation;

@@ -1,6 +1,5 @@
 using TinyLlm.MLNet.Tokenization;
 
-
 namespace TinyLlm.MLNet.Generation;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using TinyLlm.MLNet.Engine;
-using TinyLlm.MLNet.Interop;
 
 namespace TinyLlm.MLNet.Generation;
 

@@ -21,10 +21,11 @@ namespace TinyLlm.MLNet.Generation;
 /// per step for all of them), with the same results as row by row. Each cursor (and each
 /// <c>PredictionEngine</c>) owns its engine and key/value cache, so, as everywhere in ML.NET, use one
 /// <c>PredictionEngine</c> per thread; the weights are shared and read-only. <see cref="GenerateBatch"/> completes
-/// a list of prompts directly.
+/// a list of prompts directly. Disposing the transformer releases what its generation backend holds (the model on
+/// the GPU, for TorchSharp on CUDA); ML.NET's <c>TransformerChain</c> disposes it with the chain.
 /// </remarks>
 [TinyLlmLoadable("TinyLlmLlamaGeneration", "TLLMGENR", 2)]
-public sealed class LlamaGenerationTransformer : RowMappingTransformer
+public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposable
 {
     private readonly byte[] _tokenizerModel;
     private readonly LlamaGenerationOptions _options;
@@ -44,7 +45,10 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer
         Generator = new TextGenerator(_options.ApplyWeightFormat(weights), SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"), _options.Backend, _options.Device);
     }
 
-    /// <summary>The generator (weights and tokenizer) this transformer scores with.</summary>
+    /// <summary>Releases the generator's backend (see the remarks).</summary>
+    public void Dispose() => Generator.Dispose();
+
+    /// <summary>The generator (weights and tokenizer) this transformer scores with; owned by the transformer.</summary>
     public TextGenerator Generator { get; }
 
     /// <summary>A copy of the options.</summary>

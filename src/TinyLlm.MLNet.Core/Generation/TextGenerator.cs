@@ -11,11 +11,16 @@ namespace TinyLlm.MLNet.Generation;
 /// story, as llama2.c stops). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
 /// pieces until they complete a UTF-8 character.
 /// </summary>
-public sealed class TextGenerator
+/// <remarks>
+/// Disposing a generator releases the decoder factory it set up for its backend (the model on the GPU, for
+/// TorchSharp on CUDA); a factory passed to the constructor stays the caller's.
+/// </remarks>
+public sealed class TextGenerator : IDisposable
 {
     private readonly TransformerWeights _weights;
     private readonly SentencePieceModel _tokenizer;
     private readonly Lazy<ITokenDecoderFactory> _decoders;
+    private readonly bool _ownsDecoders;
 
     /// <summary>
     /// Creates a generator over a model and its tokenizer, on the backend <see cref="GenerationBackend.Auto"/> picks
@@ -37,9 +42,10 @@ public sealed class TextGenerator
         : this(weights, tokenizer, new Lazy<ITokenDecoderFactory>(() => DecoderBackends.Select(weights, backend, device)))
     {
         DecoderBackends.NormalizeDevice(device);
+        _ownsDecoders = true;
     }
 
-    /// <summary>Creates a generator whose forward passes run on decoders from <paramref name="decoders"/> (made over the same weights).</summary>
+    /// <summary>Creates a generator whose forward passes run on decoders from <paramref name="decoders"/> (made over the same weights; borrowed, not disposed).</summary>
     /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's.</exception>
     public TextGenerator(TransformerWeights weights, SentencePieceModel tokenizer, ITokenDecoderFactory decoders)
         : this(weights, tokenizer, new Lazy<ITokenDecoderFactory>(decoders ?? throw new ArgumentNullException(nameof(decoders))))
@@ -62,6 +68,12 @@ public sealed class TextGenerator
 
     /// <summary>A decoder for this model on the chosen backend, to pass to <see cref="Generate"/> or <see cref="GenerateBatch"/> for reuse.</summary>
     public ITokenDecoder CreateDecoder(int slots = 1) => Decoders.Create(slots);
+
+    /// <summary>Releases the decoder factory this generator set up (see the remarks); a borrowed one is left alone.</summary>
+    public void Dispose()
+    {
+        if (_ownsDecoders && _decoders.IsValueCreated) _decoders.Value.Dispose();
+    }
 
     /// <summary>The model's weights.</summary>
     public TransformerWeights Weights => _weights;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Interop;
@@ -100,7 +101,7 @@ public static class HuggingFaceLlama
         });
         if (tokenizer is not null)
         {
-            Llama2cHeader.WriteViaTemp(Path.Combine(directory, "tokenizer.model"), s => s.Write(tokenizer.ToBytes()));
+            AtomicFile.Write(Path.Combine(directory, "tokenizer.model"), s => s.Write(tokenizer.ToBytes()));
             WriteJson(Path.Combine(directory, "tokenizer_config.json"), new JsonObject
             {
                 ["tokenizer_class"] = "LlamaTokenizer",
@@ -326,7 +327,7 @@ public static class HuggingFaceLlama
 
     /// <summary>The float as the double with its shortest decimal spelling (1e-05, not 9.99999974737875E-06).</summary>
     private static void WriteJson(string path, JsonObject json) =>
-        Llama2cHeader.WriteViaTemp(path, s =>
+        AtomicFile.Write(path, s =>
         {
             using var writer = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true });
             json.WriteTo(writer);

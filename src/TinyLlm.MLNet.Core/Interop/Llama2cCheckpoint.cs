@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -21,10 +22,7 @@ public static class Llama2cCheckpoint
     /// <summary>Writes <paramref name="weights"/> to <paramref name="path"/> (via a temporary file and a rename).</summary>
     public static void Write(TransformerWeights weights, string path)
     {
-        string temp = path + ".tmp";
-        using (var stream = File.Create(temp))
-            Write(weights, stream);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(path, stream => Write(weights, stream));
     }
 
     /// <summary>Writes <paramref name="weights"/> to <paramref name="stream"/>.</summary>

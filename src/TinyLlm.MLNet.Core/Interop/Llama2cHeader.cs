@@ -73,15 +73,4 @@ internal static class Llama2cHeader
     /// <summary>The sizes as the error messages name them.</summary>
     public static string Describe(LlamaConfig d) =>
         $"dim {d.Dim}, hidden_dim {d.FeedForwardDim}, n_layers {d.NLayers}, n_heads {d.NHeads}, n_kv_heads {d.NKvHeads}, vocab_size {d.VocabSize}, seq_len {d.MaxSeqLen}, shared_classifier {(d.SharedClassifier ? 1 : 0)}";
-
-    /// <summary>Writes through <c>path.tmp</c> and a rename, so a reader never sees half a file; creates the folder if needed.</summary>
-    public static void WriteViaTemp(string path, Action<Stream> write)
-    {
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (parent is not null) Directory.CreateDirectory(parent);
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            write(stream);
-        File.Move(temp, path, overwrite: true);
-    }
 }

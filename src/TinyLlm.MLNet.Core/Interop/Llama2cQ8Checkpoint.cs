@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -41,7 +42,7 @@ public static class Llama2cQ8Checkpoint
     {
         ArgumentNullException.ThrowIfNull(weights);
         int g = FitGroupSize(weights.Config, groupSize);
-        Llama2cHeader.WriteViaTemp(path, s => Write(weights, s, g));
+        AtomicFile.Write(path, s => Write(weights, s, g));
         return g;
     }
 

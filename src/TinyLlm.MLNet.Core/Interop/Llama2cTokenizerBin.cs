@@ -1,4 +1,5 @@
 using System.Text;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Interop;
@@ -32,7 +33,7 @@ public static class Llama2cTokenizerBin
             string piece = i == model.BosId ? "\n<s>\n" : i == model.EosId ? "\n</s>\n" : model.GetPiece(i);
             tokens[i] = Encoding.UTF8.GetBytes(piece.Replace('\u2581', ' '));
         }
-        Llama2cHeader.WriteViaTemp(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             w.Write((uint)tokens.Max(t => t.Length));

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -20,7 +21,7 @@ public static class Llama2cV1Checkpoint
     public static void Write(TransformerWeights weights, string path)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        Llama2cHeader.WriteViaTemp(path, s => Write(weights, s));
+        AtomicFile.Write(path, s => Write(weights, s));
     }
 
     /// <summary>Writes <paramref name="weights"/> to <paramref name="stream"/>.</summary>

@@ -1,7 +1,6 @@
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Tokenization;
 
-
 namespace TinyLlm.MLNet.Interop;
 
 /// <summary>Writes a model in another project's format; <c>Generation.GenerationModelLoader.ReadWeights</c> reads them all back.</summary>

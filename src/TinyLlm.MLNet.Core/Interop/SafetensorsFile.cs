@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Interop;
 
@@ -169,7 +169,7 @@ public sealed class SafetensorsFile
         var json = buffer.ToArray();
         // pad the header with spaces to 8 bytes, as the reference writer does, so the data is aligned
         int padded = (json.Length + 7) / 8 * 8;
-        Llama2cHeader.WriteViaTemp(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);

@@ -18,7 +18,7 @@ internal static class DataViewShards
         IEnumerable<TokenShardInput> inputs;
         if (options.TokensColumnName is { } tokensColumn)
         {
-            TokenColumnReader.CheckTokensColumn(data.Schema, tokensColumn);
+            SchemaErrors.Require(data.Schema, tokensColumn, ColumnRule.TokenIds);
             // With a model the manifest names it (and a later reader can check it); without, the tokenizer is unknown.
             writer = options.TokenizerModelPath is null
                 ? new TokenShardWriter(tokenizerSha256: "", vocabSize: 0, options)
@@ -32,7 +32,7 @@ internal static class DataViewShards
             if (options.TokenizerModelPath is null)
                 throw new ArgumentException($"{nameof(TokenShardWriterOptions.TokenizerModelPath)} is required to encode text column '{options.TextColumnName}'.", nameof(options));
             writer = new TokenShardWriter(options.TokenizerModelPath, options);
-            inputs = Group(TokenColumnReader.ReadText(data, options.TextColumnName), options.StoriesPerShard)
+            inputs = Group(TextColumn.Read(data, options.TextColumnName), options.StoriesPerShard)
                 .Select((stories, i) => TokenShardInput.FromStories(ShardName(options, i), () => stories));
         }
         return writer.Write(inputs, outputDirectory);

@@ -1,7 +1,5 @@
 using Microsoft.ML.Tokenizers;
-using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
-
 
 namespace TinyLlm.MLNet.Shards;
 

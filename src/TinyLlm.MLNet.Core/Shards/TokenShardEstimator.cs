@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Bridge;
 
 namespace TinyLlm.MLNet.Shards;
@@ -12,11 +13,13 @@ namespace TinyLlm.MLNet.Shards;
 /// <remarks>A data-preparation stage: keep it out of scoring pipelines, its output does not depend on the rows scored.</remarks>
 public sealed class TokenShardEstimator : IEstimator<TokenShardTransformer>
 {
+    private readonly IHostEnvironment _env;
     private readonly TokenShardEstimatorOptions _options;
 
-    /// <summary>An estimator with <paramref name="options"/>.</summary>
-    public TokenShardEstimator(TokenShardEstimatorOptions options)
+    /// <summary>An estimator with <paramref name="options"/>; <c>mlContext.Transforms.PretokenizeToShards</c> is the way in.</summary>
+    internal TokenShardEstimator(IHostEnvironment env, TokenShardEstimatorOptions options)
     {
+        _env = env ?? throw new ArgumentNullException(nameof(env));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         ArgumentNullException.ThrowIfNull(options.Writer);
         ArgumentNullException.ThrowIfNull(options.Windows);
@@ -39,6 +42,8 @@ public sealed class TokenShardEstimator : IEstimator<TokenShardTransformer>
                 ?? throw new ArgumentException("Keeping tokens in memory needs a token-id column: set Writer.TokensColumnName (or set OutputDirectory to encode text into shards).", nameof(input));
             source = InMemoryTokenBatchSource.FromTokenColumn(input, column, _options.InMemorySegments, _options.Windows);
         }
+        using (var ch = _env.Register(nameof(TokenShardEstimator)).Start("Pretokenize"))
+            ch.Info(MessageSensitivity.None, "{0} tokens ready as training windows of {1}", source.TokenCount, _options.Windows.SequenceLength);
         return new TokenShardTransformer(source, _options.Windows.Split, _options.Windows.Columns);
     }
 
@@ -46,30 +51,14 @@ public sealed class TokenShardEstimator : IEstimator<TokenShardTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        string name = _options.Writer.TokensColumnName ?? _options.Writer.TextColumnName;
-        var found = inputSchema.Where(c => c.Name == name).ToList();
-        if (found.Count == 0) throw SchemaErrors.ColumnNotFound(name);
-        var col = found[^1];
-        if (_options.Writer.TokensColumnName is not null)
-        {
-            var raw = col.ItemType.RawType;
-            if (col.Kind == SchemaShape.Column.VectorKind.Scalar || !(raw == typeof(int) || raw == typeof(uint) || raw == typeof(long) || raw == typeof(ushort)))
-                throw SchemaErrors.Mismatch(name, TokenColumnReader.ExpectedTokens, Describe(col));
-        }
-        else if (col.Kind != SchemaShape.Column.VectorKind.Scalar || col.ItemType is not TextDataViewType)
-        {
-            throw SchemaErrors.Mismatch(name, "String", Describe(col));
-        }
+        if (_options.Writer.TokensColumnName is { } tokens)
+            SchemaErrors.Require(inputSchema, tokens, ColumnRule.TokenIds);
+        else
+            SchemaErrors.Require(inputSchema, _options.Writer.TextColumnName, ColumnRule.Text);
         int t = _options.Windows.SequenceLength;
         var columns = _options.Windows.Columns == TokenWindowColumns.InputAndTarget
             ? new[] { (TokenWindowDataView.InputColumnName, t), (TokenWindowDataView.TargetColumnName, t) }
             : new[] { (TokenWindowDataView.WindowColumnName, t + 1) };
         return new SchemaShape(columns.Select(c => SchemaShapes.Column(new SchemaShapes.NewColumn(c.Item1, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Int32))));
     }
-
-    private static string Describe(SchemaShape.Column c) => c.Kind switch
-    {
-        SchemaShape.Column.VectorKind.Scalar => c.ItemType.ToString()!,
-        _ => $"Vector<{c.ItemType}>",
-    };
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Shards;
 
@@ -55,9 +56,7 @@ public sealed class TokenShardManifest
     {
         Shards.Sort((a, b) => string.CompareOrdinal(a.File, b.File));
         string path = Path.Combine(directory, FileName);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(this, JsonOptions));
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
     }
 
     /// <summary>

@@ -3,9 +3,8 @@ using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.Tokenizers;
-using TinyLlm.MLNet.Stories.Synthetic;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Tokenization;
-
 
 namespace TinyLlm.MLNet.Shards;
 
@@ -167,8 +166,7 @@ public sealed class TokenShardWriter
         }
 
         long tokens = 0;
-        string tmp = path + ".tmp";
-        using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        AtomicFile.Write(path, file =>
         {
             foreach (var chunk in chunks)
             {
@@ -176,8 +174,7 @@ public sealed class TokenShardWriter
                 file.Write(MemoryMarshal.AsBytes(chunk.AsSpan()));
                 tokens += chunk.Length;
             }
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
         return new TokenShardEntry { File = Path.GetFileName(path), Source = input.Source, Tokens = tokens, Stories = stories };
     }
 

@@ -32,21 +32,7 @@ public sealed class SentencePieceBpeEstimator : IEstimator<SentencePieceTokenize
     public SentencePieceTokenizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var col = SchemaErrors.RequireText(input.Schema, _input);
-
-        IEnumerable<string> Texts()
-        {
-            using var cursor = input.GetRowCursor([col]);
-            var getter = cursor.GetGetter<ReadOnlyMemory<char>>(col);
-            ReadOnlyMemory<char> value = default;
-            while (cursor.MoveNext())
-            {
-                getter(ref value);
-                yield return value.ToString();
-            }
-        }
-
-        var model = SentencePieceBpeTrainer.Train(Texts(), _options, Progress);
+        var model = SentencePieceBpeTrainer.Train(TextColumn.Read(input, _input), _options, Progress);
         using (var ch = _env.Register(nameof(SentencePieceBpeEstimator)).Start("Training"))
             foreach (var w in model.Warnings) ch.Warning(MessageSensitivity.None, "{0}", w);
         return new SentencePieceTokenizerTransformer(_env, model, _output, _input, _options.AddBeginningOfSentence, _options.AddEndOfSentence);
@@ -56,19 +42,8 @@ public sealed class SentencePieceBpeEstimator : IEstimator<SentencePieceTokenize
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var found = inputSchema.Where(c => c.Name == _input).ToArray();
-        if (found.Length == 0) throw SchemaErrors.ColumnNotFound(_input);
-        var col = found[0];
-        if (col.Kind != SchemaShape.Column.VectorKind.Scalar || col.ItemType is not TextDataViewType)
-            throw SchemaErrors.Mismatch(_input, "String", TypeName(col));
+        SchemaErrors.Require(inputSchema, _input, ColumnRule.Text);
         return SchemaShapes.Extend(inputSchema,
             new SchemaShapes.NewColumn(_output, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Int32));
     }
-
-    /// <summary>ML.NET's way of naming a schema-shape column's type: "Single", "Vector&lt;Single&gt;".</summary>
-    private static string TypeName(SchemaShape.Column col) => col.Kind switch
-    {
-        SchemaShape.Column.VectorKind.Scalar => col.ItemType.ToString()!,
-        _ => $"Vector<{col.ItemType}>",
-    };
 }

@@ -1,5 +1,4 @@
 using TinyLlm.MLNet.Tokenization.Proto;
-using PieceType = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Types.SentencePiece.Types.Type;
 
 namespace TinyLlm.MLNet.Tokenization;
 

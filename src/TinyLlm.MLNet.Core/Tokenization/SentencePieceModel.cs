@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Tokenization.Proto;
 
 namespace TinyLlm.MLNet.Tokenization;
@@ -80,8 +81,8 @@ public sealed class SentencePieceModel
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         var dir = Path.GetDirectoryName(Path.GetFullPath(modelPath));
         if (dir is not null) Directory.CreateDirectory(dir);
-        WriteAtomically(modelPath, s => s.Write(_bytes));
-        WriteAtomically(Path.ChangeExtension(modelPath, ".vocab"), s => s.Write(Encoding.UTF8.GetBytes(ToVocabText())));
+        AtomicFile.WriteAllBytes(modelPath, _bytes);
+        AtomicFile.WriteAllText(Path.ChangeExtension(modelPath, ".vocab"), ToVocabText());
     }
 
     /// <summary>
@@ -179,12 +180,5 @@ public sealed class SentencePieceModel
         if (score == MathF.Floor(score) && MathF.Abs(score) < 1e6f)
             return (float.IsNegative(score) && score == 0 ? "-0" : ((long)score).ToString(CultureInfo.InvariantCulture));
         return score.ToString("G6", CultureInfo.InvariantCulture).Replace("E+0", "e+0").Replace("E-0", "e-0").Replace("E", "e");
-    }
-
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string tmp = path + ".tmp";
-        using (var s = File.Create(tmp)) write(s);
-        File.Move(tmp, path, overwrite: true);
     }
 }

@@ -45,17 +45,13 @@ public sealed class TorchSharpDecoder : ITokenDecoder
     /// <inheritdoc/>
     public void Forward(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
+        DecoderArguments.CheckForward(Config, Slots, slots, tokens, positions);
         int n = slots.Length;
-        if (n == 0 || n > Slots || tokens.Length != n || positions.Length != n)
-            throw new ArgumentException($"Forward takes 1 to {Slots} (slot, token, position) triples of equal length; got {slots.Length}, {tokens.Length}, {positions.Length}.");
         var tokenIds = new long[n];
         var positionIds = new long[n];
         for (int i = 0; i < n; i++)
         {
-            CheckSlot(slots[i], slots[..i]);
-            tokenIds[i] = CheckToken(tokens[i]);
-            if ((uint)positions[i] >= (uint)Config.MaxSeqLen)
-                throw new ArgumentOutOfRangeException(nameof(positions), $"Position {positions[i]} is outside the context [0, {Config.MaxSeqLen}).");
+            tokenIds[i] = tokens[i];
             positionIds[i] = positions[i];
         }
         Run(slots, tokenIds, positionIds, n, 1, lastIndex: null);
@@ -64,18 +60,8 @@ public sealed class TorchSharpDecoder : ITokenDecoder
     /// <inheritdoc/>
     public void Prefill(ReadOnlySpan<int> slots, ReadOnlySpan<int[]> sequences)
     {
+        int longest = DecoderArguments.CheckPrefill(Config, Slots, slots, sequences);
         int n = slots.Length;
-        if (n == 0 || n > Slots || sequences.Length != n)
-            throw new ArgumentException($"Prefill takes 1 to {Slots} (slot, sequence) pairs of equal length; got {slots.Length} and {sequences.Length}.");
-        int longest = 0;
-        for (int i = 0; i < n; i++)
-        {
-            CheckSlot(slots[i], slots[..i]);
-            var sequence = sequences[i];
-            if (sequence is null || sequence.Length == 0 || sequence.Length > Config.MaxSeqLen)
-                throw new ArgumentException($"Each prefilled sequence needs 1 to {Config.MaxSeqLen} (the context) tokens; got {sequence?.Length ?? 0}.", nameof(sequences));
-            longest = Math.Max(longest, sequence.Length);
-        }
         // One (n, longest) batch, shorter sequences padded at the end: causal attention keeps a sequence's real
         // positions blind to its padding, and the padding's cache rows are overwritten before any later step reads them.
         var tokenIds = new long[n * longest];
@@ -86,7 +72,7 @@ public sealed class TorchSharpDecoder : ITokenDecoder
             var sequence = sequences[i];
             for (int t = 0; t < longest; t++)
             {
-                tokenIds[i * longest + t] = t < sequence.Length ? CheckToken(sequence[t]) : 0;
+                tokenIds[i * longest + t] = t < sequence.Length ? sequence[t] : 0;
                 positionIds[i * longest + t] = t;
             }
             last[i] = sequence.Length - 1;
@@ -97,7 +83,7 @@ public sealed class TorchSharpDecoder : ITokenDecoder
     /// <inheritdoc/>
     public ReadOnlySpan<float> Logits(int slot)
     {
-        if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"Slot {slot} is outside [0, {Slots}).");
+        DecoderArguments.CheckSlot(slot, Slots);
         return new ReadOnlySpan<float>(_logits, slot * Config.VocabSize, Config.VocabSize);
     }
 
@@ -122,17 +108,5 @@ public sealed class TorchSharpDecoder : ITokenDecoder
             : logits.gather(1, torch.tensor(lastIndex, [n, 1, 1], device: device).expand(n, 1, Config.VocabSize)).squeeze(1);
         var host = rows.cpu().contiguous();                                      // (n, vocab)
         for (int i = 0; i < n; i++) host[i].data<float>().CopyTo(_logits, slots[i] * Config.VocabSize);
-    }
-
-    private void CheckSlot(int slot, ReadOnlySpan<int> earlier)
-    {
-        if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"Slot {slot} is outside [0, {Slots}).");
-        if (earlier.Contains(slot)) throw new ArgumentException($"Slot {slot} appears twice in one call; each sequence advances once per call.", nameof(slot));
-    }
-
-    private long CheckToken(int token)
-    {
-        if ((uint)token >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(token), $"Token id {token} is outside the vocabulary [0, {Config.VocabSize}).");
-        return token;
     }
 }

@@ -1,5 +1,4 @@
 using TinyLlm.MLNet.Engine;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

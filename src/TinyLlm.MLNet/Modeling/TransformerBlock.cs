@@ -1,5 +1,4 @@
 using TinyLlm.MLNet.Engine;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TinyLlm.MLNet.Modeling;

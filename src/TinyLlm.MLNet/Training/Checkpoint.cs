@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Modeling;
 
 namespace TinyLlm.MLNet.Training;
@@ -94,10 +95,9 @@ public sealed class Checkpoint
     /// <summary>Writes the checkpoint to <paramref name="path"/> through <c>path.tmp</c> and a rename, so a crash never leaves half a file.</summary>
     public void Write(string path)
     {
-        string tmp = path + ".tmp";
-        using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        AtomicFile.Write(path, stream =>
         {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             void Put(ReadOnlySpan<byte> bytes)
             {
                 stream.Write(bytes);
@@ -114,9 +114,7 @@ public sealed class Checkpoint
             BitConverter.TryWriteBytes(number, (long)OptimizerState.Length); Put(number);
             Put(OptimizerState);
             stream.Write(hash.GetHashAndReset());
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     /// <summary>Loads the model stored in the training checkpoint at <paramref name="path"/> (onto the CPU).</summary>

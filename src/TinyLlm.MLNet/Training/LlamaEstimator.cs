@@ -19,8 +19,8 @@ public sealed class LlamaEstimator : IEstimator<LlamaGenerationTransformer>
     private readonly IHostEnvironment _env;
     private readonly LlamaEstimatorOptions _options;
 
-    /// <summary>Creates the estimator.</summary>
-    public LlamaEstimator(IHostEnvironment env, LlamaEstimatorOptions options)
+    /// <summary>Creates the estimator; <c>mlContext.Transforms.Text.TrainLlama</c> is the way in.</summary>
+    internal LlamaEstimator(IHostEnvironment env, LlamaEstimatorOptions options)
     {
         _env = env ?? throw new ArgumentNullException(nameof(env));
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -32,7 +32,7 @@ public sealed class LlamaEstimator : IEstimator<LlamaGenerationTransformer>
     public LlamaGenerationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var tokens = CheckTokensColumn(input.Schema);
+        var tokens = SchemaErrors.Require(input.Schema, _options.TokensColumnName, ColumnRule.TokenIds);
         byte[] tokenizer = _options.TokenizerModel ?? TokenizerAnnotations.TryGetModelBytes(tokens)
             ?? throw new ArgumentException($"Column '{_options.TokensColumnName}' carries no tokenizer model; produce it with TrainSentencePieceBpe or LoadSentencePiece, or set LlamaEstimatorOptions.TokenizerModel.");
         var spm = SentencePieceModel.FromBytes(tokenizer, "the tokenizer model");
@@ -51,13 +51,8 @@ public sealed class LlamaEstimator : IEstimator<LlamaGenerationTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var tokens = Find(inputSchema, _options.TokensColumnName);
-        if (tokens.Kind != SchemaShape.Column.VectorKind.VariableVector || tokens.ItemType != NumberDataViewType.Int32)
-            throw SchemaErrors.Mismatch(_options.TokensColumnName, "Vector<Int32>", $"{tokens.Kind} of {tokens.ItemType}");
-        string prompt = _options.Generation.PromptColumnName;
-        var text = Find(inputSchema, prompt);
-        if (text.ItemType is not TextDataViewType || text.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw SchemaErrors.Mismatch(prompt, "String", $"{text.Kind} of {text.ItemType}");
+        SchemaErrors.Require(inputSchema, _options.TokensColumnName, ColumnRule.TokenIds);
+        SchemaErrors.Require(inputSchema, _options.Generation.PromptColumnName, ColumnRule.Text);
         var added = new List<SchemaShapes.NewColumn>
         {
             new(_options.Generation.CompletionColumnName, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance),
@@ -65,20 +60,5 @@ public sealed class LlamaEstimator : IEstimator<LlamaGenerationTransformer>
         if (_options.Generation.TokenIdsColumnName is { } ids)
             added.Add(new(ids, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Int32));
         return SchemaShapes.Extend(inputSchema, added.ToArray());
-    }
-
-    private static SchemaShape.Column Find(SchemaShape schema, string name)
-    {
-        foreach (var column in schema)
-            if (column.Name == name) return column;
-        throw SchemaErrors.ColumnNotFound(name);
-    }
-
-    private DataViewSchema.Column CheckTokensColumn(DataViewSchema schema)
-    {
-        var column = schema.GetColumnOrNull(_options.TokensColumnName) ?? throw SchemaErrors.ColumnNotFound(_options.TokensColumnName);
-        if (column.Type is not VectorDataViewType { ItemType: var item } || item != NumberDataViewType.Int32)
-            throw SchemaErrors.Mismatch(_options.TokensColumnName, "Vector<Int32>", column.Type.ToString()!);
-        return column;
     }
 }

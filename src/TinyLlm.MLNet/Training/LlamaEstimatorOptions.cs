@@ -1,6 +1,5 @@
 using TinyLlm.MLNet.Generation;
 
-
 namespace TinyLlm.MLNet.Training;
 
 /// <summary>Options of <see cref="LlamaEstimator"/>: the training run, and how the fitted model generates.</summary>

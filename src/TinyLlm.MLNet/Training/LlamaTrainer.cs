@@ -147,33 +147,12 @@ public sealed class LlamaTrainer
             model.train();
             Log($"model: {model.ParameterCount:N0} parameters, device {device}, compute {computeType}");
 
-            // create optim groups: every matrix (embeddings included) decays, norm gains do not
-            var named = model.named_parameters().ToList();
-            var decay = named.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
-            var noDecay = named.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
-            var groups = new List<AdamW.ParamGroup>
-            {
-                new(decay, new AdamW.Options { weight_decay = o.WeightDecay }),
-                new(noDecay, new AdamW.Options { weight_decay = 0.0 }),
-            };
-            Log($"num decayed parameter tensors: {decay.Count}, with {decay.Sum(p => p.numel()):N0} parameters; non-decayed: {noDecay.Count}, with {noDecay.Sum(p => p.numel()):N0}");
-            using var optimizer = torch.optim.AdamW(groups, lr: o.LearningRate, beta1: o.Beta1, beta2: o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
-            if (resumeFrom is not null && resumeFrom.OptimizerState.Length > 0)
-            {
-                using var reader = new BinaryReader(new MemoryStream(resumeFrom.OptimizerState, writable: false));
-                try
-                {
-                    optimizer.load_state_dict(reader);
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException)
-                {
-                    throw new InvalidDataException($"The optimizer state in the checkpoint '{ckptPath}' does not fit this model: {e.Message}", e);
-                }
-            }
+            using var optimizer = ConfigureOptimizer(model);
+            if (resumeFrom is not null) LoadOptimizerState(optimizer, resumeFrom, ckptPath);
             resumeFrom = null; // free the checkpoint's bytes
 
             var metrics = o.WriteMetrics ? MetricsLog.Open(o.OutDir, iterNum) : null;
-            var allParameters = named.Select(p => p.parameter).ToList();
+            var allParameters = model.parameters().ToList();
             var losses = new List<double>();
             long firstIter = iterNum;
             string? lastCheckpoint = null;
@@ -210,8 +189,7 @@ public sealed class LlamaTrainer
                             lastCheckpoint = ckptPath;
                             // and the weights in llama2.c's v0 layout, for run.c and the inference engine (as train.py does)
                             string exportPath = Path.Combine(o.OutDir, ExportFileName);
-                            using (var file = File.Create(exportPath + ".tmp")) Llama2cCheckpoint.Write(model.ToTransformerWeights(), file);
-                            File.Move(exportPath + ".tmp", exportPath, overwrite: true);
+                            Llama2cCheckpoint.Write(model.ToTransformerWeights(), exportPath);
                             Log($"saved checkpoint to {ckptPath} and {exportPath}");
                             progress?.Report(new TrainingProgress(TrainingEvent.Checkpoint, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, CheckpointPath: ckptPath));
                         }
@@ -286,6 +264,40 @@ public sealed class LlamaTrainer
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// AdamW with two parameter groups, as model.py's <c>configure_optimizers</c>: every matrix (the embedding
+    /// included) is decayed, the norm gains and other vectors are not.
+    /// </summary>
+    private AdamW ConfigureOptimizer(LlamaModel model)
+    {
+        var o = _options;
+        var parameters = model.parameters().ToList();
+        var decay = parameters.Where(p => p.dim() >= 2).ToList();
+        var noDecay = parameters.Where(p => p.dim() < 2).ToList();
+        var groups = new List<AdamW.ParamGroup>
+        {
+            new(decay, new AdamW.Options { weight_decay = o.WeightDecay }),
+            new(noDecay, new AdamW.Options { weight_decay = 0.0 }),
+        };
+        Log($"num decayed parameter tensors: {decay.Count}, with {decay.Sum(p => p.numel()):N0} parameters; non-decayed: {noDecay.Count}, with {noDecay.Sum(p => p.numel()):N0}");
+        return torch.optim.AdamW(groups, lr: o.LearningRate, beta1: o.Beta1, beta2: o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
+    }
+
+    /// <summary>Restores the optimizer's moments from a checkpoint, so a resumed run continues exactly.</summary>
+    private static void LoadOptimizerState(AdamW optimizer, Checkpoint checkpoint, string path)
+    {
+        if (checkpoint.OptimizerState.Length == 0) return;
+        using var reader = new BinaryReader(new MemoryStream(checkpoint.OptimizerState, writable: false));
+        try
+        {
+            optimizer.load_state_dict(reader);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"The optimizer state in the checkpoint '{path}' does not fit this model: {e.Message}", e);
         }
     }
 

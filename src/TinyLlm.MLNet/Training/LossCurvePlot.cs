@@ -1,3 +1,4 @@
+using TinyLlm.MLNet.IO;
 namespace TinyLlm.MLNet.Training;
 
 /// <summary>Draws the loss curve (training loss per logged step, estimated train and val loss per evaluation) with ScottPlot.</summary>
@@ -28,7 +29,6 @@ internal static class LossCurvePlot
         plot.YLabel("cross-entropy loss");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight); // the curves fall, so the upper right stays clear
         byte[] png = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
-        File.WriteAllBytes(path + ".tmp", png);
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, png);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Training;
 
@@ -61,8 +62,7 @@ internal sealed class MetricsLog
         var sb = new StringBuilder().AppendLine(HeaderLine);
         foreach (var row in _rows) sb.AppendLine(row);
         string csv = Path.Combine(_dir, CsvName);
-        File.WriteAllText(csv + ".tmp", sb.ToString());
-        File.Move(csv + ".tmp", csv, overwrite: true);
+        AtomicFile.WriteAllText(csv, sb.ToString());
         LossCurvePlot.Write(Path.Combine(_dir, PlotName), _steps, _evals);
     }
 }

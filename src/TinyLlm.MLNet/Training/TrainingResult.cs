@@ -1,6 +1,5 @@
 using TinyLlm.MLNet.Modeling;
 
-
 namespace TinyLlm.MLNet.Training;
 
 /// <summary>The outcome of <see cref="LlamaTrainer.Fit"/>.</summary>

@@ -25,7 +25,7 @@ internal static class CatalogEnvironment
         if (!InternalCatalog.Value.IsInstanceOfType(catalog))
             throw new ArgumentException($"{catalog.GetType().Name} is not an ML.NET catalog.", nameof(catalog));
         var env = (IHostEnvironment)property.GetValue(catalog)!;
-        TinyLlmRegistration.Register(env);
+        ModelPersistence.Register(env.ComponentCatalog, typeof(CatalogEnvironment).Assembly);
         return env;
     }
 }

@@ -1,6 +1,4 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using TinyLlm.MLNet.Bridge;
 
 namespace TinyLlm.MLNet;
 
@@ -28,7 +26,4 @@ public static class TinyLlmRegistration
     /// </code></example>
     public static void RegisterTinyLlm(this ComponentCatalog catalog) =>
         Bridge.ModelPersistence.Register(catalog, typeof(TinyLlmRegistration).Assembly);
-
-    /// <summary>Registers from an environment; every TinyLlm catalog extension method calls this.</summary>
-    internal static void Register(IHostEnvironment env) => env.ComponentCatalog.RegisterTinyLlm();
 }

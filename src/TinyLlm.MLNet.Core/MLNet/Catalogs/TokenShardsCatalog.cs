@@ -101,6 +101,6 @@ public static class TokenShardsCatalog
     public static TokenShardEstimator PretokenizeToShards(this TransformsCatalog catalog, TokenShardEstimatorOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TokenShardEstimator(options);
+        return new TokenShardEstimator(Bridge.CatalogEnvironment.Of(catalog), options);
     }
 }

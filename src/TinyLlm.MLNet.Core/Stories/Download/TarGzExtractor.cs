@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Stories.Download;
 
@@ -44,21 +45,11 @@ internal static class TarGzExtractor
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             if (!(File.Exists(target) && new FileInfo(target).Length == entry.Length))
             {
-                string temp = target + ".tmp";
-                try
+                await AtomicFile.WriteAsync(target, async (output, ct) =>
                 {
-                    await using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-                    {
-                        if (entry.DataStream is { } data)
-                            await NotGzipTarAsync(archive, async () => { await data.CopyToAsync(output, cancellationToken).ConfigureAwait(false); return 0; }).ConfigureAwait(false);
-                    }
-                    File.Move(temp, target, overwrite: true);
-                }
-                catch
-                {
-                    File.Delete(temp);
-                    throw;
-                }
+                    if (entry.DataStream is { } data)
+                        await NotGzipTarAsync(archive, async () => { await data.CopyToAsync(output, ct).ConfigureAwait(false); return 0; }).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
             }
             written.Add(target);
         }

@@ -1,3 +1,4 @@
+using TinyLlm.MLNet.IO;
 namespace TinyLlm.MLNet.Stories.Download;
 
 /// <summary>
@@ -66,9 +67,7 @@ public static class TinyStoriesDownloader
         }
 
         await TarGzExtractor.ExtractAsync(archive, dir, progress, cancellationToken).ConfigureAwait(false);
-        string markerTemp = marker + ".tmp";
-        await File.WriteAllTextAsync(markerTemp, MarkerText(archive), cancellationToken).ConfigureAwait(false);
-        File.Move(markerTemp, marker, overwrite: true);
+        AtomicFile.WriteAllText(marker, MarkerText(archive));
         return Shards(dir);
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using TinyLlm.MLNet.IO;
 
 namespace TinyLlm.MLNet.Stories.Synthetic;
 
@@ -82,39 +83,29 @@ public static class SyntheticStories
         for (int shard = 0; shard < shardCount; shard++)
         {
             string path = Path.Combine(outDir, names[shard]);
-            string temp = path + ".tmp";
             long first = (long)shard * storiesPerShard;
             long end = Math.Min(stories, first + storiesPerShard);
-            try
+            AtomicFile.Write(path, file =>
             {
-                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                file.Write("["u8);
+                for (long start = first; start < end; start += ChunkSize)
                 {
-                    file.Write("["u8);
-                    for (long start = first; start < end; start += ChunkSize)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int n = (int)Math.Min(ChunkSize, end - start);
+                    // Each story's JSON is produced on its own thread from (seed, index) alone: deterministic.
+                    Parallel.For(0, n, i => chunk[i] = ToJson(StoryGrammar.Generate(seed, start + i)));
+                    for (int i = 0; i < n; i++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        int n = (int)Math.Min(ChunkSize, end - start);
-                        // Each story's JSON is produced on its own thread from (seed, index) alone: deterministic.
-                        Parallel.For(0, n, i => chunk[i] = ToJson(StoryGrammar.Generate(seed, start + i)));
-                        for (int i = 0; i < n; i++)
-                        {
-                            file.Write(start + i == first ? "\n"u8 : ",\n"u8);
-                            file.Write(chunk[i]);
-                            bytes += chunk[i].Length + 2;
-                        }
-                        written += n;
-                        progress?.Report(new SyntheticStoriesProgress(written, stories, bytes, shard));
+                        file.Write(start + i == first ? "\n"u8 : ",\n"u8);
+                        file.Write(chunk[i]);
+                        bytes += chunk[i].Length + 2;
                     }
-                    file.Write("\n]\n"u8);
-                    bytes += 3;
+                    written += n;
+                    progress?.Report(new SyntheticStoriesProgress(written, stories, bytes, shard));
                 }
-                File.Move(temp, path, overwrite: true);
-            }
-            catch
-            {
-                File.Delete(temp);
-                throw;
-            }
+                file.Write("\n]\n"u8);
+                bytes += 3;
+            });
             paths.Add(path);
             progress?.Report(new SyntheticStoriesProgress(written, stories, bytes, shard + 1));
         }
