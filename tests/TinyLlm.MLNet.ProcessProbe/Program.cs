@@ -8,9 +8,24 @@ using TinyLlm.MLNet.ProcessProbe;
 //   blob-unregistered: load without registering (expected to fail)
 //   story:             register TinyLlm, load a whole TinyLlm pipeline, score a prompt "Text" -> "Completion"
 //   story-unregistered: the same with no registration call (ML.NET finds the woven [LoadableClass] attributes)
+//   weights:           read a model file with GenerationModelLoader.ReadWeights (this app has no TinyLlm.MLNet)
+if (args.Length == 2 && args[0] == "weights")
+{
+    try
+    {
+        var weights = TinyLlm.MLNet.Generation.GenerationModelLoader.ReadWeights(args[1]);
+        Console.WriteLine($"dim {weights.Config.Dim}");
+        return 0;
+    }
+    catch (Exception e)
+    {
+        Console.WriteLine($"{e.GetType().Name}: {e.Message}");
+        return 1;
+    }
+}
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: probe blob|blob-unregistered|story|story-unregistered <model.zip> <text>");
+    Console.Error.WriteLine("usage: probe blob|blob-unregistered|story|story-unregistered <model.zip> <text> | probe weights <model file>");
     return 2;
 }
 var mlContext = new MLContext(seed: 1);

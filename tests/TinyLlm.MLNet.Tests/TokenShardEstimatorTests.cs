@@ -30,7 +30,7 @@ public sealed class TokenShardEstimatorTests
                 Writer = new TokenShardWriterOptions { TokensColumnName = "Ids", StoriesPerShard = 100 },
                 Windows = new TokenShardLoaderOptions { SequenceLength = 16 },
             }));
-        var shape = pipeline.GetOutputSchema(ShapeOf(data.Schema));
+        var shape = pipeline.GetOutputSchema(TestSchemas.Shape(data.Schema));
         CollectionAssert.AreEqual(new[] { "Input", "Target" }, shape.Select(c => c.Name).ToArray());
 
         var model = pipeline.Fit(data);
@@ -116,22 +116,16 @@ public sealed class TokenShardEstimatorTests
         var mlContext = new MLContext();
         var data = TokenizedStories(mlContext, 10);
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            mlContext.Transforms.PretokenizeToShards(null, 8, tokensColumnName: "Missing").GetOutputSchema(ShapeOf(data.Schema)));
+            mlContext.Transforms.PretokenizeToShards(null, 8, tokensColumnName: "Missing").GetOutputSchema(TestSchemas.Shape(data.Schema)));
         Assert.AreEqual("inputSchema", e.ParamName);
         StringAssert.Contains(e.Message, "Could not find input column 'Missing'");
         var text = mlContext.Data.LoadFromEnumerable(new[] { new TextRow { Text = "x" } });
         var e2 = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            mlContext.Transforms.PretokenizeToShards(null, 8, tokensColumnName: "Text").GetOutputSchema(ShapeOf(text.Schema)));
+            mlContext.Transforms.PretokenizeToShards(null, 8, tokensColumnName: "Text").GetOutputSchema(TestSchemas.Shape(text.Schema)));
         StringAssert.Contains(e2.Message, "Schema mismatch for input column 'Text': expected Vector<Int32>");
         Assert.ThrowsExactly<NotSupportedException>(() =>
             mlContext.Model.Save(mlContext.Transforms.PretokenizeToShards(null, 8).Fit(data), data.Schema, new MemoryStream()));
     }
-
-    /// <summary>SchemaShape of a schema (ML.NET's SchemaShape.Create is internal).</summary>
-    private static SchemaShape ShapeOf(DataViewSchema schema) => new(schema.Select(c => SchemaShapes.Column(new SchemaShapes.NewColumn(
-        c.Name,
-        c.Type is VectorDataViewType v ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector) : SchemaShape.Column.VectorKind.Scalar,
-        c.Type is VectorDataViewType vt ? vt.ItemType : c.Type))));
 
     public sealed class TokensRow { public int[] Tokens { get; set; } = []; }
 

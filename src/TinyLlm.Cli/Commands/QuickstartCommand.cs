@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.ML;
 using Spectre.Console;
 using TinyLlm.MLNet;
+using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Shards;
@@ -33,7 +34,7 @@ internal static class QuickstartCommand
         var layers = new Option<int>("--n-layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 4 };
         var heads = new Option<int>("--n-heads") { Description = "Query heads.", DefaultValueFactory = _ => 4 };
         var kvHeads = new Option<int>("--n-kv-heads") { Description = "Key/value heads.", DefaultValueFactory = _ => 2 };
-        var seqLen = new Option<int>("--max-seq-len") { Description = "Context length.", DefaultValueFactory = _ => 256 };
+        var seqLen = new Option<int>("--max-seq-len") { Description = "Context length.", DefaultValueFactory = _ => LlamaConfig.Seed.MaxSeqLen };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 16 };
         var dtype = new Option<string>("--dtype") { Description = "auto (the faster of float32 and bfloat16, measured), float32 or bfloat16.", DefaultValueFactory = _ => "auto" };
         var seed = new Option<int>("--seed") { Description = "Seed of stories, initialization, data order and sampling.", DefaultValueFactory = _ => 1337 };
@@ -75,7 +76,7 @@ internal static class QuickstartCommand
         public TrainingOptions Training(int MaxIters, string dtype) => new()
         {
             OutDir = OutDir, VocabSize = VocabSize, Dim = Dim, NLayers = NLayers, NHeads = NHeads, NKvHeads = NKvHeads,
-            MultipleOf = 32, MaxSeqLen = SeqLen, BatchSize = BatchSize, GradientAccumulationSteps = 1,
+            MultipleOf = LlamaConfig.Seed.MultipleOf, MaxSeqLen = SeqLen, BatchSize = BatchSize, GradientAccumulationSteps = 1,
             // A small model trained briefly: a higher peak rate than the tutorial's 5e-4 for its 100k steps.
             LearningRate = 2e-3, MaxIters = MaxIters, WarmupIters = Math.Max(1, MaxIters / 20), MinLr = 2e-4,
             EvalInterval = Math.Max(1, MaxIters / 5), EvalIters = 10, AlwaysSaveCheckpoint = true, Device = "auto",

@@ -1,13 +1,12 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
 /// The TorchSharp half of TinyLlm (the TinyLlm.MLNet package) as Core sees it: the one seam between the two
-/// assemblies. Core has no TorchSharp reference; TinyLlm.MLNet registers its implementation from a module
-/// initializer, and <see cref="TorchSharpBridge.Find"/> loads that assembly when the application ships it.
+/// assemblies. Core has no TorchSharp reference; TinyLlm.MLNet names its implementation in an assembly attribute,
+/// and <see cref="TorchSharpBridge.Find"/> loads that assembly when the application ships it.
 /// </summary>
 internal interface ITorchSharpBridge
 {
@@ -24,45 +23,47 @@ internal interface ITorchSharpBridge
     TransformerWeights ReadCheckpoint(string path);
 }
 
-/// <summary>Finds the <see cref="ITorchSharpBridge"/>: registered once, found by one probe.</summary>
+/// <summary>
+/// Names the class that implements <see cref="ITorchSharpBridge"/> in the TinyLlm.MLNet assembly: the one
+/// registration, read by the one probe (<see cref="TorchSharpBridge.Find"/>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly)]
+internal sealed class TorchSharpBridgeAttribute(Type implementation) : Attribute
+{
+    /// <summary>A class with a public parameterless constructor that implements <see cref="ITorchSharpBridge"/>.</summary>
+    public Type Implementation { get; } = implementation;
+}
+
+/// <summary>
+/// Finds the <see cref="ITorchSharpBridge"/>: the TinyLlm.MLNet assembly names its implementation in a
+/// <see cref="TorchSharpBridgeAttribute"/>, and the first look loads that assembly if the application ships it.
+/// Whether anything has touched the package before makes no difference.
+/// </summary>
 internal static class TorchSharpBridge
 {
     /// <summary>The assembly that implements the bridge.</summary>
     internal const string AssemblyName = "TinyLlm.MLNet";
 
-    private static readonly Lock Gate = new();
-    private static ITorchSharpBridge? _bridge;
-    private static bool _probed;
+    private static readonly Lazy<ITorchSharpBridge?> Found = new(Probe);
 
-    /// <summary>Called once, by TinyLlm.MLNet's module initializer.</summary>
-    internal static void Register(ITorchSharpBridge bridge)
-    {
-        ArgumentNullException.ThrowIfNull(bridge);
-        lock (Gate) _bridge ??= bridge;
-    }
+    /// <summary>The bridge, or null in an application without the TinyLlm.MLNet package.</summary>
+    internal static ITorchSharpBridge? Find() => Found.Value;
 
-    /// <summary>
-    /// The bridge, or null in an application without the TinyLlm.MLNet package. Whether the package has been
-    /// touched yet does not matter: the first look loads the assembly if the application ships it, which runs its
-    /// module initializer.
-    /// </summary>
-    internal static ITorchSharpBridge? Find()
+    /// <summary>Loads the TinyLlm.MLNet assembly (when the application ships it) and makes the bridge it names.</summary>
+    internal static ITorchSharpBridge? Probe()
     {
-        lock (Gate)
-        {
-            if (_bridge is not null || _probed) return _bridge;
-            _probed = true;
-        }
+        Assembly assembly;
         try
         {
-            var assembly = Assembly.Load(new AssemblyName(AssemblyName));
-            RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+            assembly = Assembly.Load(new AssemblyName(AssemblyName));
         }
         catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
         {
-            // A serving app with Core alone: the .NET engine is the only backend.
+            return null; // a serving app with Core alone: the .NET engine is the only backend
         }
-        lock (Gate) return _bridge;
+        var named = assembly.GetCustomAttribute<TorchSharpBridgeAttribute>()
+            ?? throw new InvalidOperationException($"The {AssemblyName} assembly ({assembly.Location}) names no TorchSharp bridge; it does not match this TinyLlm.MLNet.Core ({typeof(TorchSharpBridge).Assembly.GetName().Version}).");
+        return (ITorchSharpBridge)Activator.CreateInstance(named.Implementation)!;
     }
 
     /// <summary>The bridge, or an error saying that <paramref name="what"/> needs the TinyLlm.MLNet package and what to do instead.</summary>

@@ -30,21 +30,21 @@ public sealed class TrainingOptions
     /// <summary>Sequences per micro-batch (the batch of one forward/backward).</summary>
     [JsonPropertyName("batch_size")] public int BatchSize = 128;
     /// <summary>Context length: tokens per training sequence.</summary>
-    [JsonPropertyName("max_seq_len")] public int MaxSeqLen = 256;
+    [JsonPropertyName("max_seq_len")] public int MaxSeqLen = LlamaConfig.Seed.MaxSeqLen;
     /// <summary>Size of the model's vocabulary; every token id in the data must be below it.</summary>
-    [JsonPropertyName("vocab_size")] public int VocabSize = 4096;
+    [JsonPropertyName("vocab_size")] public int VocabSize = LlamaConfig.Seed.VocabSize;
 
     // model
     /// <summary>Model width.</summary>
-    [JsonPropertyName("dim")] public int Dim = 288;
+    [JsonPropertyName("dim")] public int Dim = LlamaConfig.Seed.Dim;
     /// <summary>Number of transformer blocks.</summary>
-    [JsonPropertyName("n_layers")] public int NLayers = 8;
+    [JsonPropertyName("n_layers")] public int NLayers = LlamaConfig.Seed.NLayers;
     /// <summary>Number of query heads.</summary>
-    [JsonPropertyName("n_heads")] public int NHeads = 8;
+    [JsonPropertyName("n_heads")] public int NHeads = LlamaConfig.Seed.NHeads;
     /// <summary>Number of key/value heads.</summary>
-    [JsonPropertyName("n_kv_heads")] public int NKvHeads = 4;
+    [JsonPropertyName("n_kv_heads")] public int NKvHeads = LlamaConfig.Seed.NKvHeads;
     /// <summary>SwiGLU hidden size rounding.</summary>
-    [JsonPropertyName("multiple_of")] public int MultipleOf = 32;
+    [JsonPropertyName("multiple_of")] public int MultipleOf = LlamaConfig.Seed.MultipleOf;
     /// <summary>Dropout probability (0 for pretraining, as the tutorial).</summary>
     [JsonPropertyName("dropout")] public double Dropout;
 
