@@ -110,9 +110,9 @@ internal static class GenerateCommand
         if (tokenizer is null && Directory.Exists(ckpt.FullName) && File.Exists(Path.Combine(ckpt.FullName, "tokenizer.model")))
             tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
         if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
-        var ml2 = new MLContext();
-        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName,
-            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto", WeightFormat = format }).Generator;
+        // Files on disk need no ML.NET pipeline: the generator alone, without the cost of an MLContext.
+        return GenerationModelLoader.LoadGenerator(ckpt.FullName, tokenizer.FullName,
+            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto", WeightFormat = format });
     }
 
     private static string ReadPrompt(string prompt)

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -54,8 +55,27 @@ public static class GenerationModelLoader
     /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's.</exception>
     public static LlamaGenerationTransformer Load(IHostEnvironment env, string modelPath, string tokenizerModelPath, LlamaGenerationOptions? options = null)
     {
+        RequireTokenizer(tokenizerModelPath);
+        return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
+    }
+
+    /// <summary>
+    /// The generator a <see cref="Load"/>ed transformer would score with, built without ML.NET: what a one-off
+    /// <c>tinyllm generate</c> needs, so it creates no <c>MLContext</c> (its start-up is part of every story's wait).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's, or an option is out of range.</exception>
+    internal static TextGenerator LoadGenerator(string modelPath, string tokenizerModelPath, LlamaGenerationOptions options)
+    {
+        RequireTokenizer(tokenizerModelPath);
+        options.Validate();
+        var tokenizer = SentencePieceModel.Load(tokenizerModelPath);
+        return new TextGenerator(options.ApplyWeightFormat(ReadWeights(modelPath)), tokenizer, options.Backend, options.Device);
+    }
+
+    private static void RequireTokenizer(string tokenizerModelPath)
+    {
         if (!File.Exists(tokenizerModelPath))
             throw new FileNotFoundException($"There is no tokenizer model at '{tokenizerModelPath}'.", tokenizerModelPath);
-        return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
     }
 }
