@@ -14,6 +14,15 @@ public static class DeviceSelection
     /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
     public static Device ResolveDevice(string device)
     {
+        OpenMpWaitPolicy.BeforeLibtorchLoads(); // before the first TorchSharp call loads libtorch and its OpenMP
+        return Resolve(device);
+    }
+
+    // Kept apart from ResolveDevice so that TorchSharp's static initialization (which loads libtorch) cannot run
+    // before the wait policy is set.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Device Resolve(string device)
+    {
         string name = (device ?? "").Trim().ToLowerInvariant();
         if (name is "auto" or "") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         if (name == "cpu") return torch.CPU;

@@ -85,6 +85,16 @@ public sealed class TrainingOptions
     [JsonPropertyName("sdpa")] public bool UseScaledDotProductAttention = true;
     /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
+    /// <summary>
+    /// libtorch's intra-op threads on the CPU; 0 keeps libtorch's default (one per core). How the threads wait for each
+    /// other, which decides how training copes with other programs on the CPU, is <see cref="OpenMpWaitPolicy"/>.
+    /// </summary>
+    [JsonPropertyName("threads")] public int Threads;
+    /// <summary>
+    /// The device's peak FLOP/s that MFU is measured against; null: a known GPU's data-sheet figure, or on the CPU a
+    /// matrix product measured at start-up (see <see cref="PeakFlops"/>).
+    /// </summary>
+    [JsonPropertyName("peak_flops")] public double? PeakFlops;
 
     /// <summary>A copy of every option.</summary>
     public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
@@ -117,6 +127,9 @@ public sealed class TrainingOptions
         AtLeast(GradientAccumulationSteps, 1, "gradient_accumulation_steps");
         AtLeast(MaxIters, 0, "max_iters");
         AtLeast(WarmupIters, 0, "warmup_iters");
+        AtLeast(Threads, 0, "threads");
+        if (PeakFlops is double peak && !(double.IsFinite(peak) && peak > 0))
+            throw new ArgumentException($"The option peak_flops must be a positive number of FLOP/s; got {peak}.");
         if (LrDecayIters is int d) AtLeast(d, 0, "lr_decay_iters");
         Finite(LearningRate, 0, "learning_rate");
         Finite(MinLr, 0, "min_lr");

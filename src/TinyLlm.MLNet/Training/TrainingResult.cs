@@ -22,4 +22,10 @@ public sealed class TrainingResult
 
     /// <summary>The iteration of <c>Losses[0]</c> (0, or the resumed iteration).</summary>
     public required long FirstIter { get; init; }
+
+    /// <summary>The peak FLOP/s that MFU was measured against, and where it came from; null when unknown (a GPU not in the table).</summary>
+    public PeakFlops? Peak { get; init; }
+
+    /// <summary>Model FLOPs per trained token: 6N + 12 L H Q T.</summary>
+    public double FlopsPerToken { get; init; }
 }
