@@ -84,8 +84,15 @@ internal static class QuickstartCommand
         };
     }
 
-    // What quickstart.json records about a finished training stage, to know whether it can be reused.
-    private sealed record TrainedModel(string Signature, string Dtype, long Iters, double TrainLoss, double ValLoss, double TokensPerSecond, double Seconds);
+    // What quickstart.json records about a finished training stage, to know whether it can be reused; Compute is the
+    // achieved FLOP/s and MFU for the summary (empty in records of older versions).
+    private sealed record TrainedModel(string Signature, string Dtype, long Iters, double TrainLoss, double ValLoss, double TokensPerSecond, double Seconds,
+        string Compute = "");
+
+    // Tokens after which the default model's stories read cleanly on the synthetic stories: 1,231 steps of 16 x 256
+    // (5.0M tokens) reached val loss 0.35 and clean English; 346 steps (1.4M tokens) reached 0.82 and broken words
+    // ("she played dresed and looked hat in the fores").
+    private const double CleanStoryTokens = 4e6;
 
     private static int Run(Settings s)
     {
@@ -146,7 +153,8 @@ internal static class QuickstartCommand
         // 4. Training
         clock.Restart();
         var trained = TrainOrReuse(s, newTokenizer);
-        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.TokensPerSecond:N0} tokens/s, train loss {trained.TrainLoss:F3}, val loss {trained.ValLoss:F3}: {Path.Combine(s.OutDir, Checkpoint.FileName)}", Seconds(clock)));
+        string compute = trained.Compute.Length > 0 ? $" ({trained.Compute})" : "";
+        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.TokensPerSecond:N0} tokens/s{compute}, train loss {trained.TrainLoss:F3}, val loss {trained.ValLoss:F3}: {Path.Combine(s.OutDir, Checkpoint.FileName)}", Seconds(clock)));
 
         // 5. The ML.NET pipeline, saved as one zip: tokenizer, then the model with its generation options.
         clock.Restart();
@@ -222,13 +230,14 @@ internal static class QuickstartCommand
         // A multiple of 5 so that the last of the 5 evaluations (and its checkpoint) falls on the last step.
         int iters = Math.Max(20, (int)(left / (stepSeconds * 1.1))) / 5 * 5;
         AnsiConsole.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
+        ExpectedQuality(s, (double)iters * s.BatchSize * s.SeqLen);
         var options = s.Training(iters, dtype);
 
         // The plan uses the fastest measured step (a busy machine only slows the others down); a deadline a little
         // past the budget stops a run that falls behind, keeping the checkpoint of its last evaluation.
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, left * 1.15)));
         TrainingResult? result = null;
-        double trainLoss = double.NaN, valLoss = double.NaN, tokPerSec = 0;
+        double trainLoss = double.NaN, valLoss = double.NaN, tokPerSec = 0, flops = double.NaN, mfu = -1;
         long lastIter = 0;
         var clock = Stopwatch.StartNew();
         try
@@ -243,8 +252,12 @@ internal static class QuickstartCommand
                         if (p.Event == TrainingEvent.Step)
                         {
                             task.Value = p.Iter + 1;
-                            (tokPerSec, lastIter) = (p.TokensPerSecond, p.Iter);
+                            (tokPerSec, lastIter, flops, mfu) = (p.TokensPerSecond, p.Iter, p.FlopsPerSecond, p.Mfu);
                             task.Description = $"Training: step {p.Iter}/{iters}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s";
+                        }
+                        else if (p.Event == TrainingEvent.Setting)
+                        {
+                            AnsiConsole.MarkupLineInterpolated($"[grey]{p.Message}[/]");
                         }
                         else if (p.Event == TrainingEvent.Eval)
                         {
@@ -260,9 +273,20 @@ internal static class QuickstartCommand
             AnsiConsole.MarkupLineInterpolated($"[yellow]The time budget ran out at step {lastIter} of {iters}; using the checkpoint of the last evaluation.[/]");
         }
         result?.Model.Dispose();
-        var trained = new TrainedModel(signature, dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokPerSec, clock.Elapsed.TotalSeconds);
+        var peak = result?.Peak; // null when the deadline stopped the run: MFU without its yardstick then
+        string compute = double.IsNaN(flops) ? "" : PeakFlops.Format(flops) + (mfu < 0 ? "" : $", MFU {mfu * 100:F0}%") + (mfu < 0 || peak is null ? "" : $" of {peak}");
+        var trained = new TrainedModel(signature, dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokPerSec, clock.Elapsed.TotalSeconds, compute);
         AtomicFile.WriteAllText(record, JsonSerializer.Serialize(trained));
         return trained;
+    }
+
+    // What the planned tokens buy: on a slower machine the budget may stop short of clean stories; say so, and how
+    // many minutes would reach them (the threshold was measured with the default model size).
+    private static void ExpectedQuality(Settings s, double plannedTokens)
+    {
+        if (plannedTokens >= CleanStoryTokens) return;
+        double minutes = Math.Ceiling(s.Minutes * CleanStoryTokens / plannedTokens);
+        AnsiConsole.MarkupLineInterpolated($"[yellow]This machine trains about {plannedTokens / 1e6:F1}M tokens in {s.Minutes:0.#} minutes; with the default model the stories read cleanly after about {CleanStoryTokens / 1e6:F0}M (validation loss about 0.4 or lower). Expect misspelt words; --minutes {minutes:F0} trains enough.[/]");
     }
 
     // Seconds per optimizer step in dtype: the fastest of 4 steps after two warm-up steps, in a scratch folder.
