@@ -377,9 +377,9 @@ public sealed class LlamaTrainer
     private void Log(string message) => _channel?.Info(MessageSensitivity.None, "{0}", message);
 
     // A choice about how the run goes: to the log and, as a Setting report, to the progress.
-    private void Setting(IProgress<TrainingProgress>? progress, string message, long iter = 0)
+    private void Setting(IProgress<TrainingProgress>? progress, string message)
     {
         Log(message);
-        progress?.Report(new TrainingProgress(TrainingEvent.Setting, iter, _options.MaxIters, double.NaN, double.NaN, 0, 0, -1, Message: message));
+        progress?.Report(new TrainingProgress(TrainingEvent.Setting, 0, _options.MaxIters, double.NaN, double.NaN, 0, 0, -1, Message: message));
     }
 }
