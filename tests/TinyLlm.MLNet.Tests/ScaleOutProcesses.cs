@@ -6,11 +6,16 @@ using System.Net.Sockets;
 namespace TinyLlm.MLNet.Tests;
 
 /// <summary>
-/// Runs <c>scale-out/train.py</c> as the N processes of one distributed job on 127.0.0.1, each with the variables
-/// torchrun sets (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE). torchrun itself is not
-/// used: on Debian 12's python3-torch 1.13 its elastic agent crashes at start-up (platform facts), while the
-/// processes it would start work.
+/// Runs <c>scale-out/train.py</c> as one distributed job on 127.0.0.1: either under torchrun (its elastic agent
+/// starts the ranks and restarts them), or as N processes started here with the variables torchrun sets
+/// (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE), as a cluster scheduler's launcher would.
 /// </summary>
+/// <remarks>
+/// torchrun on Debian 12 (python3-torch 1.13, Python 3.11) crashes at start-up with its default <c>--redirects 0
+/// --tee 0</c>: Python 3.11 no longer iterates the zero (and multi-bit) members of an IntFlag, so 1.13's
+/// <c>Std.from_str("0")</c> returns None. <c>--redirects 2 --tee 2</c> (stderr to a log file and to the console)
+/// avoids it; PyTorch 2.x needs nothing.
+/// </remarks>
 internal sealed class ScaleOutProcesses : IDisposable
 {
     public static readonly string Script = Path.Combine(RepoRoot(), "scale-out", "train.py");
@@ -59,10 +64,54 @@ internal sealed class ScaleOutProcesses : IDisposable
         return new ScaleOutProcesses(ranks);
     }
 
-    /// <summary>Runs one job to the end and returns rank 0's standard output; fails the test (with every rank's stderr) on a non-zero exit.</summary>
-    public static string Run(int worldSize, IEnumerable<string> args)
+    /// <summary>
+    /// Starts <c>torchrun --standalone --nproc_per_node N [--max_restarts R]</c> (the agent is process 0 of this job;
+    /// its output carries the ranks' output, stderr lines prefixed by torchrun).
+    /// </summary>
+    public static ScaleOutProcesses Torchrun(int nprocPerNode, IEnumerable<string> args, int maxRestarts = 0)
     {
-        using var job = Start(worldSize, args);
+        var psi = new ProcessStartInfo(ReferenceTools.SystemPython)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(Script)!,
+        };
+        string[] launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", nprocPerNode.ToString(CultureInfo.InvariantCulture),
+                             "--max_restarts", maxRestarts.ToString(CultureInfo.InvariantCulture), "--monitor_interval", "0.2",
+                             "--redirects", "2", "--tee", "2", Script];
+        foreach (string a in launcher.Concat(args)) psi.ArgumentList.Add(a);
+        return new ScaleOutProcesses([Process.Start(psi)!]);
+    }
+
+    /// <summary>The process id of torchrun's worker of rank <paramref name="rank"/> (a child of the agent with RANK set), or null while there is none.</summary>
+    public int? TorchrunWorker(int rank)
+    {
+        int agent = _ranks[0].Id;
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                if (parent != agent) continue;
+                if (File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains($"RANK={rank}")) return pid;
+            }
+            catch (IOException) { } // the process ended meanwhile
+            catch (UnauthorizedAccessException) { }
+        }
+        return null;
+    }
+
+    /// <summary>Runs one job to the end and returns rank 0's standard output; fails the test (with every rank's stderr) on a non-zero exit.</summary>
+    public static string Run(int worldSize, IEnumerable<string> args) => Finish(Start(worldSize, args));
+
+    /// <summary>As <see cref="Run"/>, under torchrun.</summary>
+    public static string RunTorchrun(int nprocPerNode, IEnumerable<string> args) => Finish(Torchrun(nprocPerNode, args));
+
+    private static string Finish(ScaleOutProcesses started)
+    {
+        using var job = started;
         int[] codes = job.WaitForExit(TimeSpan.FromMinutes(3));
         Assert.IsTrue(codes.All(c => c == 0), $"scale-out/train.py failed (exit codes {string.Join(", ", codes)}):\n{job.AllStderr()}");
         return job.Stdout(0);

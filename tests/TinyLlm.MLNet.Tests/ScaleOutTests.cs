@@ -142,6 +142,8 @@ public sealed class ScaleOutTests
     public void ModelGoesOutTrainsOnTwoProcessesAndComesBackIntoAnMLNetZip()
     {
         ScaleOutProcesses.RequirePyTorch();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Stage(string name) => TestContext.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  {name}");
         var tokenizer = GenerationTestModels.Tokenizer;
         string dir = TokenShardTestData.NewFolder("scale-out-round-trip");
         string tokPath = Path.Combine(dir, "tok400.model");
@@ -154,6 +156,8 @@ public sealed class ScaleOutTests
                          stories[350..].SelectMany(s => tokenizer.Encode(s)).ToArray()];
         for (int s = 0; s < parts.Length; s++) TokenShardTestData.WriteBin(Path.Combine(shards, $"data{s:D2}.bin"), parts[s]);
 
+        Stage("tokenizer and shards");
+
         // 1. TinyLlm trains 50 steps and exports a Hugging Face folder
         string[] schedule = ["--batch-size", "8", "--gradient-accumulation-steps", "1", "--max-iters", "50", "--eval-interval", "50",
                              "--eval-iters", "2", "--always-save-checkpoint", "true", "--device", "cpu", "--seed", "3"];
@@ -163,11 +167,15 @@ public sealed class ScaleOutTests
                                    "--learning-rate", "0.003", "--warmup-iters", "5", .. schedule]));
         Assert.AreEqual(0, RunCli(["export", "--checkpoint", Path.Combine(csharpOut, "ckpt.bin"), "--format", "hf", "--out", exported, "--tokenizer-model-path", tokPath]));
 
-        // 2. two gloo processes continue from the folder for 50 more steps (the shape comes from the folder)
+        Stage("tinyllm train, tinyllm export");
+
+        // 2. torchrun's two gloo processes continue from the folder for 50 more steps (the shape comes from the folder)
         string pythonOut = Path.Combine(dir, "python");
-        string summary = ScaleOutProcesses.Run(2, ["--data-dir", Path.Combine(dir, "data"), "--out-dir", pythonOut, "--init-from", exported,
+        string summary = ScaleOutProcesses.RunTorchrun(2, ["--data-dir", Path.Combine(dir, "data"), "--out-dir", pythonOut, "--init-from", exported,
                                                    "--learning-rate", "0.002", "--warmup-iters", "5", .. schedule]);
         Assert.AreEqual(51, JsonDocument.Parse(summary).RootElement.GetProperty("iter_num").GetInt32());
+
+        Stage("torchrun scale-out/train.py, two processes");
 
         // 3. back: both of its exports import to the same weights, and the held-out loss went down
         string hf = Path.Combine(pythonOut, "hf"), v0 = Path.Combine(pythonOut, "model.bin");
@@ -180,6 +188,8 @@ public sealed class ScaleOutTests
         double after = HeldOutLoss(fromHf, heldOut);
         TestContext.WriteLine($"held-out loss: exported after 50 steps {before:F4}, after 50 more on two processes {after:F4}");
         Assert.IsTrue(after < before - 0.05, $"held-out loss {after:F4} is not below the exported model's {before:F4}");
+
+        Stage("import, held-out loss");
 
         // 4. served from an ML.NET zip through a PredictionEngine, the same text as the llama2.c file gives
         var greedy = new LlamaGenerationOptions { Sampling = new SamplingOptions { Temperature = 0, MaxNewTokens = 30 } };
@@ -195,6 +205,7 @@ public sealed class ScaleOutTests
         TestContext.WriteLine($"{prompt}|{served}");
         Assert.IsFalse(string.IsNullOrWhiteSpace(served));
         Assert.AreEqual(direct.Predict(new StoryPrompt { Text = prompt }).Completion, served);
+        Stage("ML.NET zip, PredictionEngine");
     }
 
     /// <summary>
@@ -207,16 +218,22 @@ public sealed class ScaleOutTests
         using var model = weights.ToLlamaModel();
         model.eval();
         using var noGrad = torch.no_grad();
-        int t = data.SequenceLength;
+        int t = data.SequenceLength, rows = 64;
         long windows = data.WindowCount(DataSplit.Validation);
         double sum = 0;
-        for (long w = 0; w < windows; w++)
+        for (long first = 0; first < windows; first += rows)
         {
             using var scope = torch.NewDisposeScope();
-            var tokens = data.Window(DataSplit.Validation, w).ToArray().Select(x => (long)x).ToArray();
-            var x = torch.tensor(tokens[..t], [1, t]);
-            var y = torch.tensor(tokens[1..], [1, t]);
-            sum += LlamaModel.Loss(model.forward(x), y).item<float>();
+            int n = (int)Math.Min(rows, windows - first);
+            var x = new long[n * t];
+            var y = new long[n * t];
+            for (int r = 0; r < n; r++)
+            {
+                var window = data.Window(DataSplit.Validation, first + r);
+                for (int j = 0; j < t; j++) (x[r * t + j], y[r * t + j]) = (window[j], window[j + 1]);
+            }
+            // the mean over this batch's tokens, weighted by its share of all windows
+            sum += n * LlamaModel.Loss(model.forward(torch.tensor(x, [n, t])), torch.tensor(y, [n, t])).item<float>();
         }
         return sum / windows;
     }
