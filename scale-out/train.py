@@ -247,13 +247,15 @@ def save_checkpoint(out_dir, model, optimizer, iter_num, best_val_loss, o):
         os.fsync(f.fileno())
     os.replace(path + ".tmp", path)
     write_llama2c(model, os.path.join(out_dir, EXPORT))
-    tokenizer = o.tokenizer_model_path or _tokenizer_beside(o.init_from)
-    write_hf(model, os.path.join(out_dir, HF_EXPORT), tokenizer)
+    write_hf(model, os.path.join(out_dir, HF_EXPORT), _tokenizer(o, out_dir))
 
 
-def _tokenizer_beside(init_from):
-    candidate = os.path.join(init_from, "tokenizer.model") if init_from not in ("scratch", "resume") else ""
-    return candidate if candidate and os.path.isfile(candidate) else None
+def _tokenizer(o, out_dir):
+    """The .model for hf/: --tokenizer-model-path, else the starting folder's, else the one hf/ already holds (a resumed run)."""
+    candidates = [o.tokenizer_model_path, os.path.join(out_dir, HF_EXPORT, "tokenizer.model")]
+    if o.init_from not in ("scratch", "resume"):
+        candidates.insert(1, os.path.join(o.init_from, "tokenizer.model"))
+    return next((c for c in candidates if c and os.path.isfile(c)), None)
 
 
 @torch.no_grad()
