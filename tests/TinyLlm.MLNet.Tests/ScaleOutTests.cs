@@ -81,21 +81,7 @@ public sealed class ScaleOutTests
         ScaleOutProcesses.Run(1, ["--data-dir", data, "--out-dir", one, .. TinyRun]);
         ScaleOutProcesses.Run(2, ["--data-dir", data, "--out-dir", two, .. TinyRun]);
 
-        var (single, singleEvals) = ScaleOutProcesses.ReadMetrics(one);
-        var (ddp, ddpEvals) = ScaleOutProcesses.ReadMetrics(two);
-        Assert.AreEqual(20, single.Count);
-        CollectionAssert.AreEqual(single.Keys.ToArray(), ddp.Keys.ToArray());
-        foreach (var (iter, loss) in single)
-        {
-            TestContext.WriteLine($"step {iter}: 1 process {loss:F7}, 2 processes {ddp[iter]:F7}");
-            Assert.AreEqual(loss, ddp[iter], 1e-5, $"step {iter}");
-        }
-        foreach (var (iter, (trainLoss, valLoss)) in singleEvals)
-        {
-            Assert.AreEqual(trainLoss, ddpEvals[iter].Train, 1e-5, $"eval {iter} (train)");
-            Assert.AreEqual(valLoss, ddpEvals[iter].Val, 1e-5, $"eval {iter} (val)");
-        }
-        Assert.IsTrue(single[19] < single[0] - 0.5, "the run did not learn: the comparison would be weak");
+        AssertSameRun(one, "1 process", two, "2 processes", 1e-5);
     }
 
     [TestMethod]
@@ -118,24 +104,31 @@ public sealed class ScaleOutTests
         string[] sameShape = ["--vocab-size", "--dim", "--n-layers", "--n-heads", "--n-kv-heads", "--max-seq-len"];
         ScaleOutProcesses.Run(1, ["--data-dir", data, "--out-dir", theirs, "--init-from", initial, .. WithoutFlags(TinyRun, sameShape)]);
 
-        var (csharp, csharpEvals) = ScaleOutProcesses.ReadMetrics(ours);
-        var (python, pythonEvals) = ScaleOutProcesses.ReadMetrics(theirs);
-        Assert.AreEqual(20, csharp.Count);
-        CollectionAssert.AreEqual(csharp.Keys.ToArray(), python.Keys.ToArray());
+        AssertSameRun(ours, "tinyllm train", theirs, "scale-out/train.py", 1e-4);
+    }
+
+    /// <summary>The 20 step losses and the evaluations of two runs' metrics.csv agree to <paramref name="tolerance"/>, and the run learned.</summary>
+    private void AssertSameRun(string expectedDir, string expectedName, string actualDir, string actualName, double tolerance)
+    {
+        var (expected, expectedEvals) = ScaleOutProcesses.ReadMetrics(expectedDir);
+        var (actual, actualEvals) = ScaleOutProcesses.ReadMetrics(actualDir);
+        Assert.AreEqual(20, expected.Count);
+        CollectionAssert.AreEqual(expected.Keys.ToArray(), actual.Keys.ToArray());
         double worst = 0;
-        foreach (var (iter, loss) in csharp)
+        foreach (var (iter, loss) in expected)
         {
-            TestContext.WriteLine($"step {iter}: tinyllm train {loss:F7}, scale-out/train.py {python[iter]:F7}");
-            worst = Math.Max(worst, Math.Abs(loss - python[iter]));
-            Assert.AreEqual(loss, python[iter], 1e-4, $"step {iter}");
+            TestContext.WriteLine($"step {iter}: {expectedName} {loss:F7}, {actualName} {actual[iter]:F7}");
+            worst = Math.Max(worst, Math.Abs(loss - actual[iter]));
+            Assert.AreEqual(loss, actual[iter], tolerance, $"step {iter}");
         }
         TestContext.WriteLine($"largest difference {worst:E2}");
-        foreach (var (iter, (trainLoss, valLoss)) in csharpEvals)
+        Assert.AreEqual(expectedEvals.Count, actualEvals.Count);
+        foreach (var (iter, (trainLoss, valLoss)) in expectedEvals)
         {
-            Assert.AreEqual(trainLoss, pythonEvals[iter].Train, 1e-4, $"eval {iter} (train)");
-            Assert.AreEqual(valLoss, pythonEvals[iter].Val, 1e-4, $"eval {iter} (val)");
+            Assert.AreEqual(trainLoss, actualEvals[iter].Train, tolerance, $"eval {iter} (train)");
+            Assert.AreEqual(valLoss, actualEvals[iter].Val, tolerance, $"eval {iter} (val)");
         }
-        Assert.IsTrue(csharp[19] < csharp[0] - 0.5, "the run did not learn: the comparison would be weak");
+        Assert.IsTrue(expected[19] < expected[0] - 0.5, "the run did not learn: the comparison would be weak");
     }
 
     [TestMethod]
