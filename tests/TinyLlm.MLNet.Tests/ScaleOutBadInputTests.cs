@@ -95,7 +95,7 @@ public sealed class ScaleOutBadInputTests
     {
         ScaleOutProcesses.RequirePyTorch();
         string data = TinyDataset();
-        string[] run = [.. WithoutFlags(TinyRun, ["--max-iters", "--eval-interval"]), "--max-iters", "150", "--eval-interval", "10", "--always-save-checkpoint"];
+        string[] run = [.. WithoutFlags(TinyRun, ["--max-iters", "--eval-interval"]), "--max-iters", "80", "--eval-interval", "10", "--always-save-checkpoint"];
         string interrupted = Path.Combine(data, "interrupted"), reference = Path.Combine(data, "reference");
 
         using (var job = ScaleOutProcesses.Torchrun(2, ["--data-dir", data, "--out-dir", interrupted, .. run], maxRestarts: 1))
@@ -111,7 +111,7 @@ public sealed class ScaleOutBadInputTests
             Assert.AreEqual(0, codes[0], log);
             StringAssert.Contains(log, "restart 1: resuming from");
             var resumedAt = System.Text.RegularExpressions.Regex.Match(log, @"resuming from \S+ at iteration (\d+)");
-            Assert.IsTrue(resumedAt.Success && int.Parse(resumedAt.Groups[1].Value) is > 0 and < 150, log);
+            Assert.IsTrue(resumedAt.Success && int.Parse(resumedAt.Groups[1].Value) is > 0 and < 80, log);
             TestContext.WriteLine($"rank 1 killed; resumed at iteration {resumedAt.Groups[1].Value}");
         }
 
