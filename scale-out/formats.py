@@ -60,8 +60,14 @@ def read_llama2c(path):
         header = f.read(28)
         if len(header) < 28:
             raise ModelFileError(f"'{path}' is {len(header)} bytes long, too short for a llama2.c header (28 bytes).")
+        if header.startswith(b"TLLMCKPT"):
+            raise ModelFileError(f"'{path}' is a `tinyllm train` checkpoint; give the model.bin beside it, or export it with "
+                                 f"`tinyllm export --checkpoint {path} --format llama2c --out model.bin`.")
         dim, hidden, n_layers, n_heads, n_kv_heads, vocab, seq_len = struct.unpack("<7i", header)
-        if header[:4] in (b"ak42", b"\x00\x00\x00\x00") or min(dim, hidden, n_layers, n_heads, n_kv_heads, seq_len) < 1:
+        if dim == 0x616B3432:  # "ak42": llama2.c's versioned files (v1 fp32, v2 int8)
+            raise ModelFileError(f"'{path}' is a versioned llama2.c file (v1 or v2); this trainer reads v0: "
+                                 f"write one with `tinyllm export --checkpoint {path} --format llama2c --out model.bin`.")
+        if min(dim, hidden, n_layers, n_heads, n_kv_heads, seq_len) < 1:
             raise ModelFileError(f"'{path}' is not a llama2.c v0 model file (header {dim}, {hidden}, {n_layers}, {n_heads}, {n_kv_heads}, "
                                  f"{vocab}, {seq_len}); export it with `tinyllm export --format llama2c`.")
         data = np.fromfile(f, dtype="<f4")
