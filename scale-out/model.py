@@ -183,6 +183,15 @@ class Transformer(nn.Module):
             return logits
         return logits, F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
 
+    def set_dropout(self, p):
+        """Dropout probability p everywhere (a file records none: continuing a model chooses it anew)."""
+        self.args.dropout = p
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = p
+            elif isinstance(module, Attention):
+                module.dropout = p
+
     def optimizer_groups(self, weight_decay):
         """AdamW groups: every tensor of 2+ dimensions (matrices, the embedding) decays, norm gains do not."""
         params = [p for p in self.parameters() if p.requires_grad]  # the tied embedding appears once

@@ -194,12 +194,7 @@ def init_model(o, rank, out_dir):
     # a model file: its weights and shape, a new optimizer and schedule
     model = read_model(init_from)
     check_shape(o, model.args, init_from)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = o.dropout
-    for layer in model.layers:
-        layer.attention.dropout = o.dropout
-    model.args.dropout = o.dropout
+    model.set_dropout(o.dropout)
     log(rank, f"initializing from {init_from} (a new optimizer and learning-rate schedule start at iteration 0)")
     return model, None, 0, 1e9
 
