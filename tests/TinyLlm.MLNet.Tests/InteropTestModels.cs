@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 

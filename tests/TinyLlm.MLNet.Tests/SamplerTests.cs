@@ -1,6 +1,4 @@
-using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 using TorchSharp;

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Generation;
 
 namespace TinyLlm.MLNet.Training;
 
