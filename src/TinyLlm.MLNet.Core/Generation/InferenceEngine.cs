@@ -253,12 +253,20 @@ public sealed class InferenceEngine : ITokenDecoder
     {
         int i = 0;
         float sum = 0;
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        var path = KernelPaths.Current;
+        if (path >= KernelPath.Avx2 && n >= Vector256<float>.Count)
         {
             var acc = Vector256<float>.Zero;
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc);
             sum = Vector256.Sum(acc);
+        }
+        else if (path >= KernelPath.Vector128 && n >= Vector128<float>.Count)
+        {
+            var acc = Vector128<float>.Zero;
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+                acc = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref a, (nuint)i), Vector128.LoadUnsafe(ref b, (nuint)i), acc);
+            sum = Vector128.Sum(acc);
         }
         for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
         return sum;
@@ -269,11 +277,18 @@ public sealed class InferenceEngine : ITokenDecoder
     private static void HeadAxpy(float a, ref float x, ref float y, int n)
     {
         int i = 0;
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        var path = KernelPaths.Current;
+        if (path >= KernelPath.Avx2 && n >= Vector256<float>.Count)
         {
             var av = Vector256.Create(a);
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref y, (nuint)i);
+        }
+        else if (path >= KernelPath.Vector128 && n >= Vector128<float>.Count)
+        {
+            var av = Vector128.Create(a);
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+                Vector128.MultiplyAddEstimate(av, Vector128.LoadUnsafe(ref x, (nuint)i), Vector128.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref y, (nuint)i);
         }
         for (; i < n; i++) Unsafe.Add(ref y, i) += a * Unsafe.Add(ref x, i);
     }
