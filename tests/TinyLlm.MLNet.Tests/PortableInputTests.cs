@@ -1,6 +1,4 @@
-using System.Reflection;
 using Microsoft.ML;
-using Spectre.Console;
 using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Training;
@@ -27,29 +25,7 @@ public sealed class PortableInputTests
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    private static int RunCli(out string output, params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        var writer = new StringWriter();
-        var (originalOut, originalError, originalAnsi) = (Console.Out, Console.Error, AnsiConsole.Console);
-        Console.SetOut(writer);
-        Console.SetError(writer);
-        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
-        AnsiConsole.Console.Profile.Width = 10_000;
-        try
-        {
-            return (int)main.Invoke(null, [args])!;
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-            AnsiConsole.Console = originalAnsi;
-            output = writer.ToString();
-        }
-    }
-
-    private static void Cli(params string[] args) => Assert.AreEqual(0, RunCli(out string output, args), output);
+    private static void Cli(params string[] args) => InProcessCli.Succeed(args);
 
     private static string NewDir(string name) => Directory.CreateDirectory(Path.Combine(_root, name + "-" + Guid.NewGuid().ToString("N")[..6])).FullName;
 
@@ -202,7 +178,7 @@ public sealed class PortableInputTests
             "--tokenizer-model-path", Path.Combine(dir, "tok400.model"), "--tokenizer-bin", tokenizerBin);
         Cli("export", "--checkpoint", Path.Combine(outDir, Checkpoint.FileName), "--format", "hf", "--out", Path.Combine(outDir, "hf ü"),
             "--tokenizer-model-path", Path.Combine(dir, "tok400.model"));
-        Assert.AreEqual(0, RunCli(out string story, "generate", "--checkpoint", model, "--tokenizer-model-path", Path.Combine(dir, "tok400.model"),
+        Assert.AreEqual(0, InProcessCli.Run(out string story, "generate", "--checkpoint", model, "--tokenizer-model-path", Path.Combine(dir, "tok400.model"),
             "--prompt", "One day", "--max-new-tokens", "8", "--temperature", "0"), story);
         StringAssert.Contains(story, "One day");
         Assert.IsTrue(File.Exists(tokenizerBin));

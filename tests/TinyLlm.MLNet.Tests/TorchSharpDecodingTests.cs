@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.ML;
 using TinyLlm.MLNet.Data;
 using TinyLlm.MLNet.Generation;
@@ -7,7 +6,6 @@ using TinyLlm.MLNet.MLNet;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Tokenization;
-using Spectre.Console;
 using TorchSharp;
 
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
@@ -216,7 +214,8 @@ public sealed class TorchSharpDecodingTests
         if (!torch.cuda.is_available())
         {
             var e = Assert.ThrowsExactly<InvalidOperationException>(() => DecoderBackends.Select(weights, GenerationBackend.TorchSharp, "cuda"));
-            StringAssert.Contains(e.Message, "CUDA is not available");
+            StringAssert.Contains(e.Message, "CPU-only libtorch (libtorch-cpu-linux-x64)");
+            StringAssert.Contains(e.Message, "-p:TinyLlmTorchBackend=cuda");
             e = Assert.ThrowsExactly<InvalidOperationException>(() => new TextGenerator(weights, Tokenizer, GenerationBackend.Auto, "cuda").Generate("Tom", new SamplingOptions()));
             StringAssert.Contains(e.Message, "'cuda'");
             // Auto on a machine without CUDA is the .NET engine.
@@ -288,29 +287,7 @@ public sealed class TorchSharpDecodingTests
         Assert.AreEqual(7UL, loaded.Options.Sampling.Seed);
     }
 
-    // Runs tinyllm in this process; output holds what it wrote to both streams and to Spectre's console (where
-    // CliRunner prints errors; Spectre binds its console once per process, so it is swapped here too).
-    private static int RunCli(out string output, params string[] args)
-    {
-        MethodInfo main = Assembly.Load("tinyllm").EntryPoint!;
-        var writer = new StringWriter();
-        var (originalOut, originalError, originalAnsi) = (Console.Out, Console.Error, AnsiConsole.Console);
-        Console.SetOut(writer);
-        Console.SetError(writer);
-        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
-        AnsiConsole.Console.Profile.Width = 10_000; // one message, one line
-        try
-        {
-            return (int)main.Invoke(null, [args])!;
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-            AnsiConsole.Console = originalAnsi;
-            output = writer.ToString();
-        }
-    }
+    private static int RunCli(out string output, params string[] args) => InProcessCli.Run(out output, args);
 
     [TestMethod]
     public void TheGenerateCommandRunsTheChosenBackendAndRejectsBadChoices()
@@ -337,7 +314,9 @@ public sealed class TorchSharpDecodingTests
             if (!torch.cuda.is_available())
             {
                 Assert.AreEqual(1, RunCli(out error, [.. common, "--device", "cuda"]));
-                StringAssert.Contains(error, "CUDA is not available");
+                // one line naming what is missing and how to get it, no native trace
+                StringAssert.Contains(error, "CPU-only libtorch (libtorch-cpu-linux-x64): build it with -p:TinyLlmTorchBackend=cuda");
+                Assert.AreEqual(1, error.Trim().Split('\n').Length, error);
             }
         }
         finally
