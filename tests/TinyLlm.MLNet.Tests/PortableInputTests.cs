@@ -111,6 +111,18 @@ public sealed class PortableInputTests
         ml.Data.SaveAsTokenShards(InMemory(s => s), memoryLf, Path.Combine(lf, "tok400.model"));
         ml.Data.SaveAsTokenShards(InMemory(s => s.Replace("\n", "\r\n") + "\r\n"), memoryCrlf, Path.Combine(lf, "tok400.model"));
         AssertSameFiles(memoryLf, memoryCrlf, "*.bin");
+
+        // The tokenizer stage of a pipeline, too: its Tokens column for a CRLF text is the LF text's.
+        var tokenizer = ml.Transforms.Text.LoadSentencePiece(Path.Combine(lf, "tok400.model"));
+        var rows = ml.Data.CreateEnumerable<TokenRow>(tokenizer.Transform(InMemory(s => s.Replace("\n", "\r\n"))), reuseRowObject: false).ToArray();
+        for (int i = 0; i < stories.Length; i++)
+            CollectionAssert.AreEqual(tokenizer.Encode(stories[i]).ToArray(), rows[i].Tokens, $"story {i}");
+        CollectionAssert.AreEqual(tokenizer.Encode("One day.\nThe end.").ToArray(), tokenizer.Encode("One day.\rThe end.").ToArray());
+    }
+
+    private sealed class TokenRow
+    {
+        public int[] Tokens { get; set; } = [];
     }
 
     private static string[] TrainLosses(string dataset)

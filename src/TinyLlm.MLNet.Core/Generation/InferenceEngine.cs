@@ -234,9 +234,10 @@ public sealed class InferenceEngine : ITokenDecoder
         ref float q = ref _q[slot * d + h * hs];
         var att = new Span<float>(_att, (slot * _p.NHeads + h) * _p.SeqLen, pos + 1);
         int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
+        var path = KernelPaths.Current; // read once per head, not once per position
         // Head vectors are short (tens of floats): inlined loops, not a library call per position.
         for (int t = 0; t <= pos; t++)
-            att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
+            att[t] = HeadDot(path, ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
         TensorPrimitives.SoftMax(att, att);
         // The weighted sum of values is accumulated on this thread's stack and stored once: heads next to each other
         // share cache lines of _xb, and another core may be working on the neighbouring head.
@@ -244,16 +245,15 @@ public sealed class InferenceEngine : ITokenDecoder
         sum.Clear();
         ref float xb = ref MemoryMarshal.GetReference(sum);
         for (int t = 0; t <= pos; t++)
-            HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
+            HeadAxpy(path, att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
         sum.CopyTo(new Span<float>(_xb, slot * d + h * hs, hs));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float HeadDot(ref float a, ref float b, int n)
+    private static float HeadDot(KernelPath path, ref float a, ref float b, int n)
     {
         int i = 0;
         float sum = 0;
-        var path = KernelPaths.Current;
         if (path >= KernelPath.Avx2 && n >= Vector256<float>.Count)
         {
             var acc = Vector256<float>.Zero;
@@ -274,10 +274,9 @@ public sealed class InferenceEngine : ITokenDecoder
 
     // y += a * x over n floats.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HeadAxpy(float a, ref float x, ref float y, int n)
+    private static void HeadAxpy(KernelPath path, float a, ref float x, ref float y, int n)
     {
         int i = 0;
-        var path = KernelPaths.Current;
         if (path >= KernelPath.Avx2 && n >= Vector256<float>.Count)
         {
             var av = Vector256.Create(a);
