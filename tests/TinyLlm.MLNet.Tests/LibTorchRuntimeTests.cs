@@ -11,9 +11,24 @@ namespace TinyLlm.MLNet.Tests;
 [TestClass]
 public sealed class LibTorchRuntimeTests
 {
+    private static readonly List<string> TempDirs = [];
+
+    [ClassCleanup]
+    public static void DeleteTempDirs()
+    {
+        foreach (string dir in TempDirs) if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    private static string NewTempDir(string prefix)
+    {
+        string dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        TempDirs.Add(dir);
+        return dir;
+    }
+
     private static string[] FakeLibraries(params string[] names)
     {
-        string dir = Directory.CreateTempSubdirectory("tinyllm-libtorch-").FullName;
+        string dir = NewTempDir("tinyllm-libtorch-");
         foreach (string name in names) File.WriteAllBytes(Path.Combine(dir, name), [0x4D, 0x5A, 0, 0]); // not a loadable library
         return [dir];
     }
@@ -35,7 +50,7 @@ public sealed class LibTorchRuntimeTests
     public void TrainWithDeviceCudaOnAMachineWithoutCudaPrintsOneLineAndExitsWithOne()
     {
         if (torch.cuda.is_available()) Assert.Inconclusive("this machine has a GPU");
-        string dir = Directory.CreateTempSubdirectory("tinyllm-cuda-").FullName;
+        string dir = NewTempDir("tinyllm-cuda-");
         Assert.AreEqual(1, InProcessCli.Run(out string output, "train", "--dataset-dir", dir, "--device", "cuda"));
         string[] lines = System.Text.RegularExpressions.Regex.Replace(output, "\u001B\\[[0-9;]*m", "").Trim().Split('\n');
         Assert.HasCount(1, lines, output);
