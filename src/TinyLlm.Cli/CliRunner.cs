@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.Cli;
 
@@ -19,6 +20,13 @@ internal static class CliRunner
             // Ctrl+C: the library left its partial files (.part, .tmp) in a state the next run resumes from.
             AnsiConsole.MarkupLine("[yellow]cancelled[/]");
             return 130;
+        }
+        catch (TypeInitializationException e) when (e.TypeName?.StartsWith("TorchSharp.", StringComparison.Ordinal) == true)
+        {
+            // A command touched TorchSharp before choosing a device, and libtorch did not load: one line saying why
+            // instead of TorchSharp's page of probing trace.
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {LibTorchRuntime.Diagnose()}");
+            return 1;
         }
         catch (Exception e) when (IsUserError(e))
         {

@@ -46,6 +46,14 @@ internal static class Cli
         }
     }
 
+    /// <summary>Runs <c>tinyllm</c> in this process like <see cref="Capture"/>, asserts exit code 0 and returns both streams.</summary>
+    public static string Succeed(params string[] args)
+    {
+        var run = Capture(args);
+        Assert.AreEqual(0, run.ExitCode, $"tinyllm {string.Join(' ', args)}:\n{run.All}");
+        return run.All;
+    }
+
     /// <summary>Runs the built <c>tinyllm</c> (copied into the test output by the project reference) as a child process.</summary>
     public static int RunProcess(string arguments, out string output)
     {

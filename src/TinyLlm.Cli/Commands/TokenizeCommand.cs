@@ -37,9 +37,9 @@ internal static class TokenizeCommand
             }
             if (!input!.Exists) throw new FileNotFoundException($"Input file '{input.FullName}' does not exist.", input.FullName);
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false };
-            // Lines end at '\n' only, as spm_encode reads them (a '\r' stays in the line).
+            // Lines end at '\n', as spm_encode reads them; a file saved on Windows encodes like its LF copy (no '\r').
             foreach (var block in SentencePieceBpeTrainer.ReadCorpusFile(input.FullName))
-                foreach (var line in block.Split('\n'))
+                foreach (var line in block.Split('\n').Select(l => l.EndsWith('\r') ? l[..^1] : l))
                     stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
             return 0;
         });

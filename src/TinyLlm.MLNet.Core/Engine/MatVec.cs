@@ -145,7 +145,8 @@ internal sealed class MatVec
         var xs = new ReadOnlySpan<float>(x, xOffset, cols);
         ref float x0 = ref MemoryMarshal.GetReference(xs);
         int r = start;
-        if (Vector512.IsHardwareAccelerated && cols % Vector512<float>.Count == 0)
+        var path = KernelPaths.Current;
+        if (path == KernelPath.Avx512 && cols % Vector512<float>.Count == 0)
         {
             // Four rows at a time: each load of x feeds four fused multiply-adds.
             for (; r + 4 <= end; r += 4)
@@ -185,7 +186,7 @@ internal sealed class MatVec
                 y[yOffset + r + 3] = Vector512.Sum(a3 + b3);
             }
         }
-        else if (Vector256.IsHardwareAccelerated && cols % Vector256<float>.Count == 0)
+        else if (path >= KernelPath.Avx2 && cols % Vector256<float>.Count == 0)
         {
             for (; r + 4 <= end; r += 4)
             {
@@ -206,6 +207,36 @@ internal sealed class MatVec
                 y[yOffset + r + 1] = Vector256.Sum(a1);
                 y[yOffset + r + 2] = Vector256.Sum(a2);
                 y[yOffset + r + 3] = Vector256.Sum(a3);
+            }
+        }
+        else if (path >= KernelPath.Vector128 && cols % (2 * Vector128<float>.Count) == 0)
+        {
+            // ARM64's NEON (and SSE): 32 registers there, so two accumulators per row as for AVX-512.
+            for (; r + 4 <= end; r += 4)
+            {
+                ref float w0 = ref MemoryMarshal.GetReference(Rows(w, offset, r, cols, 4));
+                ref float w1 = ref Unsafe.Add(ref w0, cols);
+                ref float w2 = ref Unsafe.Add(ref w1, cols);
+                ref float w3 = ref Unsafe.Add(ref w2, cols);
+                Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector128<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                for (nuint i = 0, step = (nuint)Vector128<float>.Count; i < (nuint)cols; i += 2 * step)
+                {
+                    var xv = Vector128.LoadUnsafe(ref x0, i);
+                    var xw = Vector128.LoadUnsafe(ref x0, i + step);
+                    a0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w0, i), xv, a0);
+                    a1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w1, i), xv, a1);
+                    a2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w2, i), xv, a2);
+                    a3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w3, i), xv, a3);
+                    b0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w0, i + step), xw, b0);
+                    b1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w1, i + step), xw, b1);
+                    b2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w2, i + step), xw, b2);
+                    b3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w3, i + step), xw, b3);
+                }
+                y[yOffset + r] = Vector128.Sum(a0 + b0);
+                y[yOffset + r + 1] = Vector128.Sum(a1 + b1);
+                y[yOffset + r + 2] = Vector128.Sum(a2 + b2);
+                y[yOffset + r + 3] = Vector128.Sum(a3 + b3);
             }
         }
         for (; r < end; r++)

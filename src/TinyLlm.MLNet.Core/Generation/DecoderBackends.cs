@@ -59,8 +59,7 @@ public static class DecoderBackends
         var torch = TorchSharpBridge.Require("The generation backend TorchSharp", "choose backend Engine (device cpu).");
         if (torch.Unsupported(weights.Config) is { } why)
             throw new ArgumentException($"The generation backend TorchSharp cannot run this model: {why} Choose backend Engine or Auto.", nameof(weights));
-        if (device == "cuda" && !torch.CudaAvailable)
-            throw new InvalidOperationException("The generation device is 'cuda' but CUDA is not available: TorchSharp sees no GPU (this build references the CPU libtorch package; see docs/training.md to swap in a CUDA one). Use device auto or cpu.");
+        // device cuda without CUDA: the TorchSharp package says what is missing (the CUDA libtorch, or a GPU and driver).
         return torch.CreateDecoders(weights, device == "auto" ? (torch.CudaAvailable ? "cuda" : "cpu") : device);
     }
 

@@ -8,27 +8,28 @@ public static class DeviceSelection
 {
     /// <summary>
     /// <c>auto</c> gives <c>cuda</c> when libtorch sees a GPU, else <c>cpu</c>. <c>cuda</c>/<c>cuda:N</c> need a CUDA
-    /// libtorch package (this project references the CPU one; see docs/training.md for swapping it).
+    /// libtorch package (TorchSharp-cuda-windows or TorchSharp-cuda-linux; see docs/platforms.md).
     /// </summary>
     /// <exception cref="ArgumentException">An unknown device name.</exception>
-    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
+    /// <exception cref="InvalidOperationException">libtorch cannot load, or CUDA was asked for and is not available (the message says what is missing).</exception>
     public static Device ResolveDevice(string device)
     {
         string name = (device ?? "").Trim().ToLowerInvariant();
+        bool cuda = name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal);
+        if (!cuda && name is not ("auto" or "" or "cpu"))
+            throw new ArgumentException($"The option device must be auto, cpu, cuda or cuda:N; got '{device}'.");
+        LibTorchRuntime.EnsureLoaded();
         if (name is "auto" or "") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         if (name == "cpu") return torch.CPU;
-        if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))
-        {
-            int index = 0;
-            if (name.Length > 4 && !int.TryParse(name.AsSpan(5), out index))
-                throw new ArgumentException($"The option device '{device}' is not valid: write cuda:N with a GPU number N.");
-            if (!torch.cuda.is_available())
-                throw new InvalidOperationException($"The option device is '{device}' but CUDA is not available: this build uses the CPU libtorch package (see docs/training.md to swap in a CUDA one), or use --device cpu.");
-            if (index < 0 || index >= torch.cuda.device_count())
-                throw new ArgumentException($"The option device '{device}' names GPU {index}, but {torch.cuda.device_count()} GPU(s) are visible.");
-            return new Device(DeviceType.CUDA, index);
-        }
-        throw new ArgumentException($"The option device must be auto, cpu, cuda or cuda:N; got '{device}'.");
+
+        int index = 0;
+        if (name.Length > 4 && !int.TryParse(name.AsSpan(5), out index))
+            throw new ArgumentException($"The option device '{device}' is not valid: write cuda:N with a GPU number N.");
+        if (!torch.cuda.is_available())
+            throw new InvalidOperationException(LibTorchRuntime.CudaUnavailable(device!));
+        if (index < 0 || index >= torch.cuda.device_count())
+            throw new ArgumentException($"The option device '{device}' names GPU {index}, but {torch.cuda.device_count()} GPU(s) are visible.");
+        return new Device(DeviceType.CUDA, index);
     }
 
     /// <summary><c>auto</c> is bfloat16 on CUDA and float32 on the CPU; otherwise <c>float32</c> or <c>bfloat16</c>.</summary>
