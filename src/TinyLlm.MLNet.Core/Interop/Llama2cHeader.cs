@@ -80,8 +80,16 @@ internal static class Llama2cHeader
         string? parent = Path.GetDirectoryName(Path.GetFullPath(path));
         if (parent is not null) Directory.CreateDirectory(parent);
         string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            write(stream);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+                write(stream);
+        }
+        catch
+        {
+            File.Delete(temp); // a failed write leaves no half file behind, and the previous file (if any) as it was
+            throw;
+        }
         File.Move(temp, path, overwrite: true);
     }
 }
