@@ -255,6 +255,7 @@ public sealed class GgufFile
     // ends early.
     private sealed class Reader(Stream stream, string path)
     {
+        private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
         private readonly byte[] _scratch = new byte[8];
 
         public long Position { get; private set; }
@@ -272,7 +273,7 @@ public sealed class GgufFile
             Fill(bytes, what);
             try
             {
-                return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+                return StrictUtf8.GetString(bytes);
             }
             catch (DecoderFallbackException)
             {
