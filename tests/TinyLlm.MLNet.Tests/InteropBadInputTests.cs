@@ -171,7 +171,7 @@ public sealed class InteropBadInputTests
 
         string empty = TempDir("bad-empty");
         Fails<FileNotFoundException>(() => GenerationModelLoader.ReadWeights(empty), "config.json");
-        Fails<ArgumentException>(() => ModelExporter.ParseFormat("gguf"), "gguf", "llama2c-q8", "hf");
+        Fails<ArgumentException>(() => ModelExporter.ParseFormat("onnx"), "onnx", "llama2c-q8", "hf", "gguf");
     }
 
     [TestMethod]

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using TinyLlm.MLNet;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
 
 namespace TinyLlm.Cli.Commands;
 
@@ -12,8 +13,8 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var prompt = new Option<string>("--prompt", "--start") { Description = "The start of the story; FILE:path reads it from a file.", DefaultValueFactory = _ => "One day, Lily met a" };
-        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0) or a Hugging Face Llama folder. Default: out/ckpt.bin unless --model is given." };
-        var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with." };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0), a Hugging Face Llama folder or a GGUF file (llama.cpp's format). Default: out/ckpt.bin unless --model is given." };
+        var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with (a GGUF file carries its own; if given, it must match)." };
         var model = new Option<FileInfo?>("--model") { Description = "An ML.NET model zip saved by the TinyLlm pipeline (holds weights and tokenizer)." };
         var samples = new Option<int>("--num-samples") { Description = "How many stories to generate (several are generated as one batch).", DefaultValueFactory = _ => 1 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per story (at least 1).", DefaultValueFactory = _ => 256 };
@@ -109,9 +110,11 @@ internal static class GenerateCommand
         // a Hugging Face folder carries its tokenizer.model
         if (tokenizer is null && Directory.Exists(ckpt.FullName) && File.Exists(Path.Combine(ckpt.FullName, "tokenizer.model")))
             tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
-        if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
+        // a GGUF file carries its vocabulary; every other checkpoint needs the .model it was trained with
+        if (tokenizer is null && !GgufLlama.IsGguf(ckpt.FullName))
+            throw new ArgumentException("--tokenizer-model-path is required with --checkpoint (unless it is a GGUF file, which carries its vocabulary): the .model the checkpoint was trained with.");
         var ml2 = new MLContext();
-        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer.FullName,
+        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer?.FullName,
             new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto", WeightFormat = format }).Generator;
     }
 

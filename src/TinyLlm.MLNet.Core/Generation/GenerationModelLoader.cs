@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -17,7 +18,8 @@ public static class GenerationModelLoader
     /// <summary>
     /// Reads the weights at <paramref name="path"/>, detecting the format: a folder (or its config.json or a
     /// .safetensors file in it) is a Hugging Face Llama model; a file starting "TLLMCKPT" is our training checkpoint;
-    /// magic "ak42" is a llama2.c v1 (fp32) or v2 file (kept as Q8_0, see <see cref="WeightFormat"/>); anything else is read
+    /// magic "GGUF" is a GGUF file of the llama architecture (see <see cref="GgufLlama.ReadWeights(string)"/>); magic
+    /// "ak42" is a llama2.c v1 (fp32) or v2 file (kept as Q8_0, see <see cref="WeightFormat"/>); anything else is read
     /// as llama2.c v0.
     /// </summary>
     /// <exception cref="FileNotFoundException">No file or folder at <paramref name="path"/>.</exception>
@@ -35,6 +37,8 @@ public static class GenerationModelLoader
             _ = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
         if (Encoding.ASCII.GetString(magic) == CheckpointMagic)
             return ReadCheckpoint(path);
+        if (GgufFile.HasMagic(magic))
+            return GgufLlama.ReadWeights(path);
         if (BitConverter.ToUInt32(magic) == 0x616b3432)
         {
             int version = BitConverter.ToInt32(magic[4..]);
@@ -49,13 +53,31 @@ public static class GenerationModelLoader
         TorchSharpBridge.Require($"Reading the TinyLlm training checkpoint '{path}'",
             "give the llama2.c model.bin the trainer writes beside the checkpoint, or a file made by `tinyllm export`.").ReadCheckpoint(path);
 
-    /// <summary>A generation transformer over the model at <paramref name="modelPath"/> and the tokenizer at <paramref name="tokenizerModelPath"/>.</summary>
+    /// <summary>
+    /// A generation transformer over the model at <paramref name="modelPath"/> and the tokenizer at
+    /// <paramref name="tokenizerModelPath"/>, which may be null for a GGUF file (its embedded vocabulary is used; when
+    /// both are given they must match).
+    /// </summary>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
-    /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's.</exception>
-    public static LlamaGenerationTransformer Load(IHostEnvironment env, string modelPath, string tokenizerModelPath, LlamaGenerationOptions? options = null)
+    /// <exception cref="ArgumentException">No tokenizer for a model file without one, a tokenizer that differs from the GGUF's vocabulary, or a vocabulary size that differs from the model's.</exception>
+    public static LlamaGenerationTransformer Load(IHostEnvironment env, string modelPath, string? tokenizerModelPath, LlamaGenerationOptions? options = null)
     {
-        if (!File.Exists(tokenizerModelPath))
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (!File.Exists(modelPath) && !Directory.Exists(modelPath))
+            throw new FileNotFoundException($"There is no model file or folder at '{modelPath}'.", modelPath);
+        if (tokenizerModelPath is not null && !File.Exists(tokenizerModelPath))
             throw new FileNotFoundException($"There is no tokenizer model at '{tokenizerModelPath}'.", tokenizerModelPath);
-        return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
+        if (!GgufLlama.IsGguf(modelPath))
+        {
+            if (tokenizerModelPath is null)
+                throw new ArgumentException($"'{modelPath}' carries no vocabulary (only a GGUF file does): give the tokenizer .model it was trained with.", nameof(tokenizerModelPath));
+            return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
+        }
+        var (weights, embedded) = GgufLlama.ReadModel(modelPath, requireTokenizer: tokenizerModelPath is null);
+        if (tokenizerModelPath is null)
+            return new LlamaGenerationTransformer(env, weights, embedded!.ToBytes(), options);
+        var given = SentencePieceModel.Load(tokenizerModelPath);
+        if (embedded is not null) GgufVocabulary.CheckSame(embedded, given, modelPath, tokenizerModelPath);
+        return new LlamaGenerationTransformer(env, weights, given.ToBytes(), options);
     }
 }

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Microsoft.ML.Tokenizers;
 using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Tokenization.Proto;
+using PieceType = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Types.SentencePiece.Types.Type;
 
 namespace TinyLlm.MLNet.Tokenization;
 
@@ -54,11 +55,65 @@ public sealed class SentencePieceModel
     /// <summary>Id of the end-of-sentence piece, or -1.</summary>
     public int EosId => _proto.TrainerSpec?.EosId ?? 2;
 
+    /// <summary>Id of the unknown piece, or -1.</summary>
+    public int UnkId => _proto.TrainerSpec?.UnkId ?? 0;
+
     /// <summary>The text of piece <paramref name="id"/> (spaces appear as <c>▁</c>).</summary>
     public string GetPiece(int id) => _proto.Pieces[id].Piece;
 
     /// <summary>The score of piece <paramref name="id"/> (merge rank, negated; 0 for special pieces).</summary>
     public float GetScore(int id) => _proto.Pieces[id].Score;
+
+    /// <summary>The kind of piece <paramref name="id"/> (normal, unknown, control, user-defined, unused or byte).</summary>
+    internal PieceType GetPieceType(int id) => _proto.Pieces[id].Type;
+
+    /// <summary>Whether the normalizer puts a <c>▁</c> before the text (sentencepiece's add_dummy_prefix).</summary>
+    internal bool AddsDummyPrefix => _proto.NormalizerSpec?.AddDummyPrefix ?? true;
+
+    /// <summary>Whether the normalizer drops leading, trailing and repeated spaces (remove_extra_whitespaces).</summary>
+    internal bool RemovesExtraWhitespaces => _proto.NormalizerSpec?.RemoveExtraWhitespaces ?? true;
+
+    /// <summary>Whether the normalizer only escapes spaces (no precompiled character map such as nmt_nfkc's).</summary>
+    internal bool HasIdentityNormalizer => _normalizer is not null;
+
+    /// <summary>
+    /// A BPE model of the given pieces (id order), with sentencepiece's identity normalizer: what a vocabulary stored
+    /// elsewhere (a GGUF file) describes. Byte fallback is on when the pieces include byte pieces.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Microsoft.ML.Tokenizers cannot use the result; <paramref name="source"/> names it.</exception>
+    internal static SentencePieceModel FromPieces(IReadOnlyList<(string Piece, float Score, PieceType Type)> pieces,
+        int unkId, int bosId, int eosId, int padId, bool addDummyPrefix, bool removeExtraWhitespaces, string source)
+    {
+        string PieceOr(int id, string fallback) => id >= 0 && id < pieces.Count ? pieces[id].Piece : fallback;
+        var proto = new ModelProto
+        {
+            TrainerSpec = new TrainerSpec
+            {
+                ModelType = TrainerSpec.Types.ModelType.Bpe,
+                VocabSize = pieces.Count,
+                ByteFallback = pieces.Any(p => p.Type == PieceType.Byte),
+                UnkId = unkId,
+                BosId = bosId,
+                EosId = eosId,
+                PadId = padId,
+                UnkPiece = PieceOr(unkId, "<unk>"),
+                BosPiece = PieceOr(bosId, "<s>"),
+                EosPiece = PieceOr(eosId, "</s>"),
+                PadPiece = PieceOr(padId, "<pad>"),
+            },
+            NormalizerSpec = new NormalizerSpec
+            {
+                Name = "identity",
+                PrecompiledCharsmap = ByteString.Empty,
+                AddDummyPrefix = addDummyPrefix,
+                RemoveExtraWhitespaces = removeExtraWhitespaces,
+                EscapeWhitespaces = true,
+            },
+        };
+        foreach (var (piece, score, type) in pieces)
+            proto.Pieces.Add(new ModelProto.Types.SentencePiece { Piece = piece, Score = score, Type = type });
+        return FromBytes(proto.ToByteArray(), source);
+    }
 
     /// <summary>The serialized <c>ModelProto</c>, exactly the bytes of the <c>.model</c> file.</summary>
     public byte[] ToBytes() => (byte[])_bytes.Clone();
