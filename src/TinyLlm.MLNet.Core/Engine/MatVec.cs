@@ -28,7 +28,7 @@ internal sealed class MatVec
     private readonly int[][] _yOffsets;
     private readonly int[] _xOffsets;
     private float[] _x = [];
-    private int _cols, _count, _totalRows, _batch;
+    private int _cols, _count, _totalRows, _totalBlocks, _batch;
     private readonly Action<int, int> _part;
     // The inputs quantized for Q8_0 products: input b's int8 values (widened to int16, the kernels' operand) at
     // b * _maxCols, its per-group scales at b * _maxCols.
@@ -66,6 +66,7 @@ internal sealed class MatVec
         xOffsets.CopyTo(_xOffsets);
         _count = 0;
         _totalRows = 0;
+        _totalBlocks = 0;
         _quantizedGroupSize = 0;
     }
 
@@ -86,6 +87,7 @@ internal sealed class MatVec
         yOffsets[.._batch].CopyTo(_yOffsets[_count]);
         _count++;
         _totalRows += rows;
+        _totalBlocks += (rows + 3) / 4;
     }
 
     /// <summary>Computes every added product.</summary>
@@ -106,36 +108,41 @@ internal sealed class MatVec
         }
     }
 
-    // Part p of n takes a contiguous slice of the concatenated rows of all products (a multiple of 4 rows,
-    // the kernel's block), for every input of the batch.
+    // Part p of n takes a contiguous run of the products' 4-row blocks (the kernels' block; each product's rows are
+    // cut into blocks from its own first row), for every input of the batch. Cutting only at those boundaries keeps
+    // every row in the same kernel path (a block of four, or the product's last rows) however the rows are split,
+    // and the split changes with the batch size (one part below ParallelThreshold): so a row's sum, and a sequence's
+    // logits, are the same bits whatever else is in the batch.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunPart(int part, int parts)
     {
-        int block = ((_totalRows + parts - 1) / parts + 3) / 4 * 4;
-        int start = part * block, end = Math.Min(_totalRows, start + block);
-        int first = 0;
-        for (int i = 0; i < _count && start < end; i++)
+        int startBlock = (int)((long)part * _totalBlocks / parts), endBlock = (int)((long)(part + 1) * _totalBlocks / parts);
+        int firstBlock = 0;
+        for (int i = 0; i < _count && firstBlock < endBlock; i++)
         {
-            int last = first + _rows[i];
-            int from = Math.Max(start, first), to = Math.Min(end, last);
+            int rows = _rows[i], blocks = (rows + 3) / 4;
+            int from = Math.Max(startBlock, firstBlock) - firstBlock, to = Math.Min(endBlock, firstBlock + blocks) - firstBlock;
             if (from < to)
+            {
+                int fromRow = from * 4, toRow = Math.Min(rows, to * 4);
                 for (int b = 0; b < _batch; b++)
                 {
                     var w = _w[i];
                     switch (w.Format)
                     {
                         case WeightFormat.Float32:
-                            Rows(_y[i], w.F32!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], from - first, to - first);
+                            Rows(_y[i], w.F32!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], fromRow, toRow);
                             break;
                         case WeightFormat.BFloat16:
-                            MatVecKernels.RowsBf16(_y[i], w.Bf16!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], from - first, to - first);
+                            MatVecKernels.RowsBf16(_y[i], w.Bf16!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], fromRow, toRow);
                             break;
                         default:
-                            MatVecKernels.RowsQ8(_y[i], w.Q!, w.Scales!, w.GroupSize, _offset[i], _xq, _xs, _cols, _yOffsets[i][b], b * _maxCols, from - first, to - first);
+                            MatVecKernels.RowsQ8(_y[i], w.Q!, w.Scales!, w.GroupSize, _offset[i], _xq, _xs, _cols, _yOffsets[i][b], b * _maxCols, fromRow, toRow);
                             break;
                     }
                 }
-            first = last;
+            }
+            firstBlock += blocks;
         }
     }
 
