@@ -71,6 +71,24 @@ public sealed class ExamplesTests
     }
 
     [TestMethod]
+    public void ChatClientStreamsAStoryThenTellsThreeAtOnceThroughIChatClient()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        Assert.AreEqual(0, RunExample("ChatClient", $"\"{zip}\" \"{Prompt}\"", out string output), output);
+        string[] lines = Lines(output);
+        Assert.HasCount(6, lines, output);
+        StringAssert.StartsWith(lines[0], Prompt);
+        Assert.IsTrue(lines[0].Length > Prompt.Length + 5, output);
+        StringAssert.Matches(lines[1], new System.Text.RegularExpressions.Regex(@"^finish: (stop|length), tokens: \d+ in, [1-9]\d* out$"), output);
+        Assert.AreEqual("same story without streaming: True", lines[2]);
+        for (int i = 0; i < 3; i++) StringAssert.StartsWith(lines[3 + i], $"seed {i + 1}: {Prompt}");
+
+        Assert.AreEqual(1, RunExample("ChatClient", $"\"{zip}\"", out output));
+        StringAssert.Contains(output, "usage: ChatClient");
+    }
+
+    [TestMethod]
     public void FromCliArtifactsScoresTheCheckpointAndSavesAZipThatScoreFromZipLoads()
     {
         // The CLI's own flow, tiny: synthetic stories, tokenizer, shards, a 20-step model.
