@@ -40,13 +40,19 @@ public sealed class ExamplesTests
         return ReferenceTools.Run("dotnet", $"\"{dll}\" {arguments}", out output, _dir);
     }
 
+    /// <summary>The zip WholePipeline saved (the run must have succeeded).</summary>
+    private static string PipelineZip()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        return Path.Combine(_dir, "pipeline", "tinyllm.zip");
+    }
+
     private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [TestMethod]
     public void WholePipelineTrainsSavesReloadsAndTellsAStory()
     {
-        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
-        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        string zip = PipelineZip();
         Assert.IsTrue(File.Exists(zip), _pipelineOutput);
         string[] lines = Lines(_pipelineOutput);
         CollectionAssert.Contains(lines, "saved " + zip);
@@ -57,8 +63,7 @@ public sealed class ExamplesTests
     [TestMethod]
     public void ScoreFromZipTellsOneStoryPerPromptFromTheSavedZip()
     {
-        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
-        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        string zip = PipelineZip();
         Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{zip}\" \"{Prompt}\" \"Once upon a time\"", out string output), output);
         string[] lines = Lines(output);
         Assert.HasCount(2, lines, output);
@@ -73,8 +78,7 @@ public sealed class ExamplesTests
     [TestMethod]
     public void ChatClientStreamsAStoryThenTellsThreeAtOnceThroughIChatClient()
     {
-        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
-        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        string zip = PipelineZip();
         Assert.AreEqual(0, RunExample("ChatClient", $"\"{zip}\" \"{Prompt}\"", out string output), output);
         string[] lines = Lines(output);
         Assert.HasCount(6, lines, output);
