@@ -125,25 +125,44 @@ internal sealed class MatVec
             if (from < to)
             {
                 int fromRow = from * 4, toRow = Math.Min(rows, to * 4);
-                for (int b = 0; b < _batch; b++)
+                var w = _w[i];
+                // With several inputs the rows go in tiles that stay in the core's cache while every input reads them
+                // (a whole slice read once per input would come from L3 or memory each time). Tiles start at multiples
+                // of 4 rows, so each row keeps its kernel path.
+                int tile = _batch == 1 ? toRow - fromRow : TileRows(w.Format, _cols);
+                for (int start = fromRow; start < toRow; start += tile)
                 {
-                    var w = _w[i];
-                    switch (w.Format)
+                    int end = Math.Min(toRow, start + tile);
+                    for (int b = 0; b < _batch; b++)
                     {
-                        case WeightFormat.Float32:
-                            Rows(_y[i], w.F32!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], fromRow, toRow);
-                            break;
-                        case WeightFormat.BFloat16:
-                            MatVecKernels.RowsBf16(_y[i], w.Bf16!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], fromRow, toRow);
-                            break;
-                        default:
-                            MatVecKernels.RowsQ8(_y[i], w.Q!, w.Scales!, w.GroupSize, _offset[i], _xq, _xs, _cols, _yOffsets[i][b], b * _maxCols, fromRow, toRow);
-                            break;
+                        switch (w.Format)
+                        {
+                            case WeightFormat.Float32:
+                                Rows(_y[i], w.F32!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], start, end);
+                                break;
+                            case WeightFormat.BFloat16:
+                                MatVecKernels.RowsBf16(_y[i], w.Bf16!, _offset[i], _x, _cols, _yOffsets[i][b], _xOffsets[b], start, end);
+                                break;
+                            default:
+                                MatVecKernels.RowsQ8(_y[i], w.Q!, w.Scales!, w.GroupSize, _offset[i], _xq, _xs, _cols, _yOffsets[i][b], b * _maxCols, start, end);
+                                break;
+                        }
                     }
                 }
             }
             firstBlock += blocks;
         }
+    }
+
+    // About half a core's L1 data cache: measured on the seed model at batch 16 (best of 64-step runs, interleaved, on a
+    // busy 2-core EPYC), 16 KB tiles gave 3.7 ms a step, 32 KB 6.7 ms, untiled 9.2 ms; at batch 4, 1.8 / 2.3 / 2.8 ms.
+    private const int TileBytes = 16 * 1024;
+
+    // Rows of a tile: about TileBytes of weights, a multiple of 4 rows.
+    private static int TileRows(WeightFormat format, int cols)
+    {
+        int rowBytes = cols * (format == WeightFormat.Float32 ? 4 : format == WeightFormat.BFloat16 ? 2 : 1);
+        return Math.Max(4, TileBytes / rowBytes / 4 * 4);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see MatVecKernels
