@@ -1,7 +1,4 @@
 using System.CommandLine;
-using Microsoft.ML;
-using TinyLlm.MLNet;
-using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 
@@ -34,7 +31,7 @@ internal static class GenerateCommand
             string? dev = parse.GetValue(device);
             if (dev is not null && dev.Trim().ToLowerInvariant() is not ("auto" or "cpu" or "cuda"))
                 throw new ArgumentException($"--device must be auto, cpu or cuda; it was '{dev}'.");
-            GenerationBackend? chosen = parse.GetValue(backend) is { } b ? ParseBackend(b) : null;
+            GenerationBackend? chosen = parse.GetValue(backend) is { } b ? GeneratorLoader.ParseBackend(b) : null;
             int count = parse.GetValue(samples);
             if (count < 1) throw new ArgumentException($"--num-samples must be at least 1; it was {count}.");
             var sampling = new SamplingOptions
@@ -48,8 +45,8 @@ internal static class GenerateCommand
             sampling.Validate();
 
             var format = WeightFormatOption.Parse(parse.GetValue(weightFormat));
-            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev, format);
-            string ranOn = $"{BackendName(generator.Decoders.Backend)} on {generator.Decoders.Device}";
+            var generator = GeneratorLoader.Load(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev, format).Generator;
+            string ranOn = GeneratorLoader.RanOn(generator);
             string start = ReadPrompt(parse.GetValue(prompt)!);
             if (count == 1)
             {
@@ -74,48 +71,6 @@ internal static class GenerateCommand
             return 0;
         });
         return command;
-    }
-
-    private static GenerationBackend ParseBackend(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "auto" => GenerationBackend.Auto,
-        "engine" => GenerationBackend.Engine,
-        "torch" or "torchsharp" => GenerationBackend.TorchSharp,
-        _ => throw new ArgumentException($"--backend must be auto, engine or torch; it was '{name}'."),
-    };
-
-    private static string BackendName(GenerationBackend backend) => backend == GenerationBackend.TorchSharp ? "torch" : "engine";
-
-    // The zip's saved backend, device and weight storage hold unless --backend / --device / --weights are given;
-    // files on disk default to auto and their own storage.
-    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer, GenerationBackend? backend, string? device, WeightFormat? format)
-    {
-        if (zip is not null)
-        {
-            if (checkpoint is not null) throw new ArgumentException("Give either --model (an ML.NET zip) or --checkpoint with --tokenizer-model-path, not both.");
-            if (!zip.Exists) throw new FileNotFoundException($"Model zip '{zip.FullName}' does not exist.", zip.FullName);
-            var ml = new MLContext();
-            ml.ComponentCatalog.RegisterTinyLlm();
-            var loaded = ml.Model.Load(zip.FullName, out _);
-            var generation = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
-                ?? throw new InvalidDataException($"Model zip '{zip.FullName}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
-            if (backend is null && device is null && format is null) return generation.Generator;
-            var options = generation.Options;
-            options.Backend = backend ?? options.Backend;
-            options.Device = device ?? options.Device;
-            options.WeightFormat = format ?? options.WeightFormat;
-            return generation.WithOptions(options).Generator;
-        }
-        var ckpt = checkpoint ?? new FileInfo(Path.Combine("out", "ckpt.bin"));
-        // a Hugging Face folder carries its tokenizer.model
-        if (tokenizer is null && Directory.Exists(ckpt.FullName) && File.Exists(Path.Combine(ckpt.FullName, "tokenizer.model")))
-            tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
-        // a GGUF file carries its vocabulary; every other checkpoint needs the .model it was trained with
-        if (tokenizer is null && !GgufLlama.IsGguf(ckpt.FullName))
-            throw new ArgumentException("--tokenizer-model-path is required with --checkpoint (unless it is a GGUF file, which carries its vocabulary): the .model the checkpoint was trained with.");
-        var ml2 = new MLContext();
-        return ml2.Transforms.Text.LoadLlama(ckpt.FullName, tokenizer?.FullName,
-            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto", WeightFormat = format }).Generator;
     }
 
     private static string ReadPrompt(string prompt)

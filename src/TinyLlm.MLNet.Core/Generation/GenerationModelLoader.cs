@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
@@ -79,5 +80,29 @@ public static class GenerationModelLoader
         var given = SentencePieceModel.Load(tokenizerModelPath);
         if (embedded is not null) GgufVocabulary.CheckSame(embedded, given, modelPath, tokenizerModelPath);
         return new LlamaGenerationTransformer(env, weights, given.ToBytes(), options);
+    }
+
+    /// <summary>
+    /// The generation stage of an ML.NET model zip saved by a TinyLlm pipeline (its last
+    /// <see cref="LlamaGenerationTransformer"/>), loaded with <paramref name="mlContext"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="zipPath"/>.</exception>
+    /// <exception cref="InvalidDataException">The zip holds no TinyLlm generation stage.</exception>
+    public static LlamaGenerationTransformer LoadZip(MLContext mlContext, string zipPath)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        if (!File.Exists(zipPath)) throw new FileNotFoundException($"Model zip '{zipPath}' does not exist.", zipPath);
+        var loaded = mlContext.Model.Load(zipPath, out _);
+        return (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
+            ?? throw new InvalidDataException($"Model zip '{zipPath}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
+    }
+
+    /// <summary>True when <paramref name="path"/> is a file that starts like a zip archive (an ML.NET model), false for anything else.</summary>
+    public static bool IsZip(string path)
+    {
+        if (!File.Exists(path)) return false;
+        Span<byte> magic = stackalloc byte[4];
+        using var stream = File.OpenRead(path);
+        return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual("PK\u0003\u0004"u8);
     }
 }
