@@ -60,6 +60,9 @@ public sealed class SentencePieceModel
     /// <summary>The score of piece <paramref name="id"/> (merge rank, negated; 0 for special pieces).</summary>
     public float GetScore(int id) => _proto.Pieces[id].Score;
 
+    /// <summary>The parsed <c>ModelProto</c> (read only: piece types and normalizer settings).</summary>
+    internal ModelProto Proto => _proto;
+
     /// <summary>The serialized <c>ModelProto</c>, exactly the bytes of the <c>.model</c> file.</summary>
     public byte[] ToBytes() => (byte[])_bytes.Clone();
 
