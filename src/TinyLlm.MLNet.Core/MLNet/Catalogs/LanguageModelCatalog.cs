@@ -40,11 +40,7 @@ public sealed class LanguageModelCatalog
     /// </code></example>
     public LanguageModelMetrics Evaluate(ITransformer model, IDataView data, LanguageModelEvaluationOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        var llama = model as LlamaGenerationTransformer
-            ?? (model as IEnumerable<ITransformer>)?.OfType<LlamaGenerationTransformer>().LastOrDefault()
-            ?? throw new ArgumentException($"The model ({model.GetType().Name}) holds no TinyLlm language model: pass the transformer TrainLlama or LoadLlama made, or a chain that ends in one.", nameof(model));
-        return LanguageModelEvaluator.Evaluate(_env, llama, data, options);
+        return LanguageModelEvaluator.Evaluate(_env, GenerationStage.Require(model, "The model"), data, options);
     }
 
     /// <summary>
