@@ -118,4 +118,27 @@ public sealed class ExamplesTests
         StringAssert.StartsWith(Lines(output).Single(), Prompt);
     }
 
+    [TestMethod]
+    public void FineTuneLowersTheHeldOutLossOfTheSavedZipOnTheUsersOwnStories()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        // "Your own stories": a .txt of robot stories, words the pipeline's model never saw.
+        string stories = Path.Combine(_dir, "my-stories.txt");
+        File.WriteAllLines(stories, TinyLlm.MLNet.Stories.Synthetic.SyntheticStories.Generate(200, seed: 3, TinyLlm.MLNet.Stories.Synthetic.SyntheticTheme.Space)
+            .Select(s => s.Replace('\n', ' ')));
+        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip"), outDir = Path.Combine(_dir, "fine-tune");
+        Assert.AreEqual(0, RunExample("FineTune", $"\"{zip}\" \"{stories}\" --steps 30 --learning-rate 0.01 --out \"{outDir}\"", out string output), output);
+        double Loss(string when) => double.Parse(Lines(output).Single(l => l.StartsWith(when + ": loss ", StringComparison.Ordinal)).Split(' ')[2].TrimEnd(','), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsTrue(Loss("after") < Loss("before") - 0.3, output);
+        string tuned = Path.Combine(outDir, "fine-tuned.zip");
+        CollectionAssert.Contains(Lines(output), "saved " + tuned);
+
+        // The fine-tuned zip tells stories through the scoring example.
+        Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{tuned}\" \"{Prompt}\"", out output), output);
+        StringAssert.StartsWith(Lines(output).Single(), Prompt);
+
+        Assert.AreEqual(1, RunExample("FineTune", $"\"{zip}\"", out output));
+        StringAssert.Contains(output, "usage: FineTune");
+    }
+
 }

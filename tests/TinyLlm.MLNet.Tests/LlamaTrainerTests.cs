@@ -198,7 +198,7 @@ public sealed class LlamaTrainerTests
         Refused(o => o.Device = "tpu", "device must be auto, cpu, cuda or cuda:N; got 'tpu'");
         Refused(o => o.Dtype = "float64", "dtype must be auto, float32 or bfloat16; got 'float64'");
         Refused(o => o.Dtype = "float16", "float16 is not supported");
-        Refused(o => o.InitFrom = "finetune", "init_from must be 'scratch' or 'resume'");
+        Refused(o => o.InitFrom = "finetune", "init_from must be 'scratch', 'resume' or the path of a model to fine-tune; got 'finetune'");
         Refused(o => o.NHeads = 3, "n_heads (3) must divide dim (32)");
         Refused(o => o.NKvHeads = 3, "n_kv_heads (3) must divide n_heads (4)");
         Refused(o => o.BatchSize = 0, "batch_size must be at least 1");

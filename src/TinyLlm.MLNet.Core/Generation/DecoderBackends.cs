@@ -12,7 +12,7 @@ public static class DecoderBackends
     /// <summary>
     /// The decoders for <paramref name="weights"/> on <paramref name="backend"/> and <paramref name="device"/>
     /// (<c>auto</c>, <c>cpu</c> or <c>cuda</c>). Auto picks TorchSharp on CUDA when the TinyLlm.MLNet package is
-    /// present, a GPU is visible and the model fits the TorchSharp model (tied classifier, RoPE base 10000), and the
+    /// present, a GPU is visible and the model fits the TorchSharp model (today every shape does), and the
     /// .NET engine otherwise; device <c>auto</c> is <c>cuda</c> when visible, else <c>cpu</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown device, the engine asked to run on CUDA, or weights the TorchSharp model cannot hold.</exception>

@@ -14,6 +14,7 @@ public sealed class TokenShardBatchSource : TokenWindowBatchSource, IDisposable
         _files = files;
         Directory = directory;
         Manifest = manifest;
+        Tokenizer = manifest?.Tokenizer;
     }
 
     /// <summary>The shard folder.</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TinyLlm.MLNet.IO;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Shards;
 
@@ -25,6 +26,17 @@ public sealed class TokenShardManifest
 
     /// <summary>Vocabulary size of that tokenizer.</summary>
     public int VocabSize { get; set; }
+
+    /// <summary>
+    /// SHA-256 of that tokenizer's pieces (<see cref="TokenizerFingerprint.PiecesSha256"/>): what a model fine-tuned
+    /// on these shards must share. Null for shards written before it was recorded, or from ids without a tokenizer.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TokenizerPiecesSha256 { get; set; }
+
+    /// <summary>The tokenizer of the shards as a fingerprint, or null when the manifest does not know its vocabulary.</summary>
+    [JsonIgnore]
+    public TokenizerFingerprint? Tokenizer => VocabSize > 0 ? new TokenizerFingerprint(VocabSize, TokenizerPiecesSha256) : null;
 
     /// <summary>The finished shards, in file-name order.</summary>
     public List<TokenShardEntry> Shards { get; set; } = [];

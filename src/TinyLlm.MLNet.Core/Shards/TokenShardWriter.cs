@@ -54,6 +54,7 @@ public sealed class TokenShardWriter
         VocabSize = tokenizer.Vocabulary.Count;
         TokenShardFormat.CheckVocabSize(VocabSize, $"Tokenizer '{modelName}'");
         TokenizerSha256 = TokenShardManifest.HashTokenizer(modelBytes);
+        TokenizerPiecesSha256 = TokenizerFingerprint.Of(model).PiecesSha256;
         _encoder = new StoryEncoder(model, tokenizer, _options.MemoizeWords);
     }
 
@@ -71,6 +72,9 @@ public sealed class TokenShardWriter
 
     /// <summary>SHA-256 of the tokenizer model, as recorded in the manifest.</summary>
     public string TokenizerSha256 { get; }
+
+    /// <summary>SHA-256 of the tokenizer's pieces (<see cref="TokenizerFingerprint"/>), as recorded in the manifest; null without a tokenizer.</summary>
+    public string? TokenizerPiecesSha256 { get; }
 
     /// <summary>
     /// Writes one <c>.bin</c> per input into <paramref name="outputDirectory"/> (created if absent), skipping shards the
@@ -225,7 +229,8 @@ public sealed class TokenShardWriter
                 $"Shard folder '{directory}' holds shards made with another tokenizer: its manifest names tokenizer SHA-256 {existing.TokenizerSha256} " +
                 $"(vocabulary {existing.VocabSize}), this one is {TokenizerSha256} (vocabulary {VocabSize}). Use another folder or overwrite them.");
         if (existing is null || _options.Overwrite)
-            return new TokenShardManifest { TokenizerSha256 = TokenizerSha256, VocabSize = VocabSize };
+            return new TokenShardManifest { TokenizerSha256 = TokenizerSha256, VocabSize = VocabSize, TokenizerPiecesSha256 = TokenizerPiecesSha256 };
+        existing.TokenizerPiecesSha256 ??= TokenizerPiecesSha256; // a manifest from before the fingerprint was recorded
         return existing;
     }
 

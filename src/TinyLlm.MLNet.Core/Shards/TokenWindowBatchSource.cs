@@ -1,5 +1,6 @@
 using System.Numerics;
 using Microsoft.ML;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Shards;
 
@@ -81,6 +82,12 @@ public abstract class TokenWindowBatchSource : ITokenBatchSource
 
     /// <inheritdoc/>
     public int SequenceLength => _options.SequenceLength;
+
+    /// <summary>
+    /// The tokenizer the ids were made with (its vocabulary size and pieces), when known: from the shard manifest, or
+    /// from the token column's tokenizer annotation. The trainer refuses data whose tokenizer differs from the model's.
+    /// </summary>
+    public TokenizerFingerprint? Tokenizer { get; internal set; }
 
     /// <summary>Number of token segments (shards).</summary>
     public int SegmentCount => _segments.Length;

@@ -115,6 +115,9 @@ public sealed class SentencePieceModel
         return FromBytes(proto.ToByteArray(), source);
     }
 
+    /// <summary>The parsed <c>ModelProto</c> (read only: piece types and normalizer settings).</summary>
+    internal ModelProto Proto => _proto;
+
     /// <summary>The serialized <c>ModelProto</c>, exactly the bytes of the <c>.model</c> file.</summary>
     public byte[] ToBytes() => (byte[])_bytes.Clone();
 

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
 
 namespace TinyLlm.MLNet.Training;
@@ -28,4 +29,19 @@ public sealed class LlamaEstimatorOptions
 
     /// <summary>Columns and sampling of the fitted generation transformer.</summary>
     public LlamaGenerationOptions Generation = new();
+
+    /// <summary>
+    /// A model to fine-tune instead of training from scratch: a fitted TinyLlm model, or a chain ending in one such as
+    /// a zip loaded with <c>mlContext.Model.Load</c>. Training starts from its weights and shape with a new optimizer,
+    /// schedule and iteration count, and its tokenizer is the one the data must be (or, from
+    /// <see cref="TextColumnName"/>, is) tokenized with. <see cref="TrainingOptions.InitFrom"/> set to a model path
+    /// does the same from a file.
+    /// </summary>
+    public ITransformer? InitialModel;
+
+    /// <summary>
+    /// When fine-tuning and the input has no <see cref="TokensColumnName"/> column: the text column (one story per
+    /// row) to tokenize with the initial model's tokenizer, as pretokenize does (stripped, BOS first).
+    /// </summary>
+    public string TextColumnName = "Text";
 }

@@ -23,7 +23,13 @@ public sealed class TrainingOptions
     [JsonPropertyName("eval_only")] public bool EvalOnly;
     /// <summary>Write a checkpoint at every evaluation, not only when the validation loss improves.</summary>
     [JsonPropertyName("always_save_checkpoint")] public bool AlwaysSaveCheckpoint;
-    /// <summary><c>scratch</c> (a new model) or <c>resume</c> (continue from <c>out_dir/ckpt.bin</c>).</summary>
+    /// <summary>
+    /// <c>scratch</c> (a new model), <c>resume</c> (continue the run of <c>out_dir/ckpt.bin</c>: its weights, optimizer,
+    /// iteration and schedule), or the path of a model to fine-tune (see <see cref="InitialModel.Read"/>: an ML.NET
+    /// zip, a checkpoint, a llama2.c file or a Hugging Face folder), which starts a new optimizer, schedule and
+    /// iteration count. Resuming and fine-tuning take the model's shape: shape options left at their defaults take
+    /// its values, any other value must be its own.
+    /// </summary>
     [JsonPropertyName("init_from")] public string InitFrom = "scratch";
 
     // data
@@ -86,6 +92,9 @@ public sealed class TrainingOptions
     /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
 
+    /// <summary>Whether <see cref="InitFrom"/> names a model to fine-tune (neither <c>scratch</c> nor <c>resume</c>).</summary>
+    [JsonIgnore] public bool InitFromModel => InitFrom is not ("scratch" or "resume");
+
     /// <summary>A copy of every option.</summary>
     public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 
@@ -111,8 +120,8 @@ public sealed class TrainingOptions
         AtLeast(EvalInterval, 1, "eval_interval");
         AtLeast(LogInterval, 1, "log_interval");
         AtLeast(EvalIters, 1, "eval_iters");
-        if (InitFrom is not ("scratch" or "resume"))
-            throw new ArgumentException($"The option init_from must be 'scratch' or 'resume'; got '{InitFrom}'.");
+        if (InitFrom is not ("scratch" or "resume") && !File.Exists(InitFrom) && !Directory.Exists(InitFrom))
+            throw new ArgumentException($"The option init_from must be 'scratch', 'resume' or the path of a model to fine-tune; got '{InitFrom}', and there is no such file or folder.");
         AtLeast(BatchSize, 1, "batch_size");
         AtLeast(GradientAccumulationSteps, 1, "gradient_accumulation_steps");
         AtLeast(MaxIters, 0, "max_iters");
