@@ -135,6 +135,14 @@ public sealed class FineTuneTests
         Assert.IsFalse(exported.Config.SharedClassifier);
         Assert.IsTrue(EvalLoss(Path.Combine(fromHf, LlamaTrainer.ExportFileName), data) < baseLoss - 0.3);
 
+        // A GGUF file brings its vocabulary: the run records it as the tokenizer.
+        string gguf = Path.Combine(models, "base.gguf");
+        ModelExporter.Export(weights, ModelExportFormat.Gguf, gguf, Tokenizer);
+        string fromGguf = Path.Combine(models, "out-gguf");
+        run = Cli.Capture(["train", "--init-from", gguf, "--out-dir", fromGguf, .. Flags(2)]);
+        Assert.AreEqual(0, run.ExitCode, run.All);
+        Assert.AreEqual(TokenizerFingerprint.Of(Tokenizer), Checkpoint.Read(Path.Combine(fromGguf, Checkpoint.FileName)).Tokenizer);
+
         // A Q8_0 model is dequantized for training, and says so.
         run = Cli.Capture(["train", "--init-from", q8, "--out-dir", Path.Combine(models, "out-q8"), .. Flags(2)]);
         Assert.AreEqual(0, run.ExitCode, run.All);

@@ -39,7 +39,7 @@ internal static class TrainCommand
         Add("--eval-iters", d.EvalIters, "Batches per split in each evaluation.", (o, v) => o.EvalIters = v);
         Add("--eval-only", d.EvalOnly, "Evaluate once and exit.", (o, v) => o.EvalOnly = v);
         Add("--always-save-checkpoint", d.AlwaysSaveCheckpoint, "Checkpoint at every evaluation, not only on a better val loss.", (o, v) => o.AlwaysSaveCheckpoint = v);
-        Add("--init-from", d.InitFrom, "scratch, resume (from out-dir/ckpt.bin), or a model to fine-tune: an ML.NET zip, a ckpt.bin, a llama2.c model file or a Hugging Face folder (its shape and tokenizer are kept).", (o, v) => o.InitFrom = v);
+        Add("--init-from", d.InitFrom, "scratch, resume (from out-dir/ckpt.bin), or a model to fine-tune: an ML.NET zip, a ckpt.bin, a llama2.c model file, a Hugging Face folder or a GGUF file (its shape and tokenizer are kept).", (o, v) => o.InitFrom = v);
         // data
         Add("--batch-size", d.BatchSize, "Micro-batch size (sequences per forward/backward).", (o, v) => o.BatchSize = v);
         Add("--max-seq-len", d.MaxSeqLen, "Context length.", (o, v) => o.MaxSeqLen = v);

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.Tokenization;
 
@@ -17,8 +18,8 @@ public sealed class InitialModel
 {
     /// <summary>The formats <see cref="Read"/> reads, as one phrase for messages.</summary>
     public const string ReadableFormats =
-        "an ML.NET model zip saved by TinyLlm, a TinyLlm training checkpoint (ckpt.bin), a llama2.c model file (v0 model.bin, v1, or v2 Q8_0) "
-        + "or a Hugging Face Llama folder (config.json + model.safetensors)";
+        "an ML.NET model zip saved by TinyLlm, a TinyLlm training checkpoint (ckpt.bin), a llama2.c model file (v0 model.bin, v1, or v2 Q8_0), "
+        + "a Hugging Face Llama folder (config.json + model.safetensors) or a GGUF file of the llama architecture";
 
     private InitialModel(TransformerWeights weights, string description, string? path, byte[]? tokenizerModel, TokenizerFingerprint? tokenizer)
     {
@@ -70,7 +71,7 @@ public sealed class InitialModel
     /// Reads the model at <paramref name="path"/>: an ML.NET zip (weights and tokenizer of its TinyLlm stage), a
     /// training checkpoint (with the tokenizer fingerprint it recorded), or any file or folder
     /// <see cref="GenerationModelLoader.ReadWeights"/> reads (llama2.c v0/v1/v2, a Hugging Face folder, whose
-    /// <c>tokenizer.model</c> is taken when present).
+    /// <c>tokenizer.model</c> is taken when present; a GGUF file, whose embedded vocabulary is taken).
     /// </summary>
     /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">The file is none of these formats or is damaged: one message naming the file, the formats and what failed.</exception>
@@ -94,6 +95,12 @@ public sealed class InitialModel
                 var checkpoint = Checkpoint.Read(path);
                 using var model = checkpoint.CreateModel();
                 return new InitialModel(model.ToTransformerWeights(), description, path, null, checkpoint.Tokenizer);
+            }
+            if (GgufLlama.IsGguf(path))
+            {
+                // a GGUF file embeds its vocabulary: the run takes it as the model's tokenizer
+                var (weights, tokenizer) = GgufLlama.Read(path);
+                return new InitialModel(weights, description, path, tokenizer.ToBytes(), null);
             }
             return new InitialModel(GenerationModelLoader.ReadWeights(path), description, path, null, null);
         }

@@ -26,7 +26,7 @@ public sealed class TrainingOptions
     /// <summary>
     /// <c>scratch</c> (a new model), <c>resume</c> (continue the run of <c>out_dir/ckpt.bin</c>: its weights, optimizer,
     /// iteration and schedule), or the path of a model to fine-tune (see <see cref="InitialModel.Read"/>: an ML.NET
-    /// zip, a checkpoint, a llama2.c file or a Hugging Face folder), which starts a new optimizer, schedule and
+    /// zip, a checkpoint, a llama2.c file, a Hugging Face folder or a GGUF file), which starts a new optimizer, schedule and
     /// iteration count. Resuming and fine-tuning take the model's shape: shape options left at their defaults take
     /// its values, any other value must be its own.
     /// </summary>
