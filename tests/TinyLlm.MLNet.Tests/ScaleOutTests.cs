@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.Evaluation;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
@@ -90,17 +91,18 @@ public sealed class ScaleOutTests
         string data = TinyDataset();
         string ours = Path.Combine(data, "tinyllm"), theirs = Path.Combine(data, "python");
 
-        // tinyllm train from scratch with seed 7 starts from torch.manual_seed(7) and a new LlamaModel: export exactly
-        // that model as a llama2.c v0 file for the Python trainer.
-        // (Issue #16's `tinyllm train --init-from PATH` will let both sides start from the one file instead.)
+        // Both trainers start from the one file (a llama2.c v0 file of a fresh model) with a new optimizer and schedule:
+        // `tinyllm train --init-from` and scale-out/train.py --init-from; the shape comes from the file on both sides.
         string initial = Path.Combine(data, "initial", "model.bin"); // not beside tok96/: a .bin there would be read as a shard
         Directory.CreateDirectory(Path.GetDirectoryName(initial)!);
-        torch.manual_seed(7);
+        torch.manual_seed(11);
         using (var model = new LlamaModel(new LlamaConfig { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, MultipleOf = 16, VocabSize = 96, MaxSeqLen = 32 }))
             Llama2cCheckpoint.Write(model.ToTransformerWeights(), initial);
 
-        Assert.AreEqual(0, Cli.Run(["train", "--data-dir", data, "--out-dir", ours, .. TinyRun]));
-        string[] sameShape = ["--vocab-size", "--dim", "--n-layers", "--n-heads", "--n-kv-heads", "--max-seq-len"];
+        string[] sameShape = ["--vocab-size", "--dim", "--n-layers", "--n-heads", "--n-kv-heads", "--multiple-of", "--max-seq-len"];
+        var run = Cli.Capture(["train", "--data-dir", data, "--out-dir", ours, "--init-from", initial, .. WithoutFlags(TinyRun, sameShape)]);
+        Assert.AreEqual(0, run.ExitCode, run.All);
+        StringAssert.Contains(run.Out, "fine-tuning the initial model");
         ScaleOutProcesses.Run(1, ["--data-dir", data, "--out-dir", theirs, "--init-from", initial, .. WithoutFlags(TinyRun, sameShape)]);
 
         AssertSameRun(ours, "tinyllm train", theirs, "scale-out/train.py", 1e-4);
@@ -175,9 +177,11 @@ public sealed class ScaleOutTests
         var fromV0 = GenerationModelLoader.ReadWeights(v0);
         foreach (var ((name, a), (_, b)) in fromHf.InFileOrder().Zip(fromV0.InFileOrder()))
             CollectionAssert.AreEqual(a, b, $"{name} differs between hf/ and model.bin");
-        using var heldOut = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = 64 });
-        double before = HeldOutLoss(GenerationModelLoader.ReadWeights(exported), heldOut);
-        double after = HeldOutLoss(fromHf, heldOut);
+        var evaluation = new MLContext(seed: 0);
+        var heldOut = evaluation.Data.LoadFromTokenShards(shards, new TokenShardLoaderOptions { SequenceLength = 64, Split = DataSplit.Validation, Columns = TokenWindowColumns.Window });
+        var onWindows = new LanguageModelEvaluationOptions { TokensColumnName = "Window", Backend = GenerationBackend.Engine };
+        double before = evaluation.LanguageModel.Evaluate(GenerationModelLoader.ReadWeights(exported), null, heldOut, onWindows).CrossEntropy;
+        double after = evaluation.LanguageModel.Evaluate(fromHf, null, heldOut, onWindows).CrossEntropy;
         TestContext.WriteLine($"held-out loss: exported after 50 steps {before:F4}, after 50 more on two processes {after:F4}");
         Assert.IsTrue(after < before - 0.05, $"held-out loss {after:F4} is not below the exported model's {before:F4}");
 
@@ -198,36 +202,6 @@ public sealed class ScaleOutTests
         Assert.IsFalse(string.IsNullOrWhiteSpace(served));
         Assert.AreEqual(direct.Predict(new StoryPrompt { Text = prompt }).Completion, served);
         Stage("ML.NET zip, PredictionEngine");
-    }
-
-    /// <summary>
-    /// Mean cross-entropy (nats/token) of the model over every window of the validation split, once each. Until issue
-    /// #16's evaluation API exists this is the trainer's loss (LlamaModel.Loss) over the held-out windows; then it is
-    /// <c>mlContext...EvaluateLanguageModel</c> over the same shards.
-    /// </summary>
-    internal static double HeldOutLoss(TransformerWeights weights, TokenShardBatchSource data)
-    {
-        using var model = weights.ToLlamaModel();
-        model.eval();
-        using var noGrad = torch.no_grad();
-        int t = data.SequenceLength, rows = 64;
-        long windows = data.WindowCount(DataSplit.Validation);
-        double sum = 0;
-        for (long first = 0; first < windows; first += rows)
-        {
-            using var scope = torch.NewDisposeScope();
-            int n = (int)Math.Min(rows, windows - first);
-            var x = new long[n * t];
-            var y = new long[n * t];
-            for (int r = 0; r < n; r++)
-            {
-                var window = data.Window(DataSplit.Validation, first + r);
-                for (int j = 0; j < t; j++) (x[r * t + j], y[r * t + j]) = (window[j], window[j + 1]);
-            }
-            // the mean over this batch's tokens, weighted by its share of all windows
-            sum += n * LlamaModel.Loss(model.forward(torch.tensor(x, [n, t])), torch.tensor(y, [n, t])).item<float>();
-        }
-        return sum / windows;
     }
 
     internal static string[] WithoutFlags(string[] args, string[] flags)
