@@ -19,8 +19,8 @@ internal static class Cli
     }
 
     /// <summary>
-    /// Runs <c>tinyllm</c> in this process with standard output and standard error captured apart (Spectre's
-    /// console, which writes progress and summaries to standard output, with the former, one message per line).
+    /// Runs <c>tinyllm</c> in this process with standard output (results, also through Spectre's console) and
+    /// standard error (progress, notes, errors) captured apart, one message per line.
     /// </summary>
     public static CliResult Capture(params string[] args)
     {

@@ -59,22 +59,18 @@ public sealed class CliTrainTests
     public void TrainRejectsBadInputWithExitCodeOne()
     {
         string data = Dataset();
+        string outDir = Path.Combine(data, "out");
         var error = new StringWriter();
-        var originalConsole = Spectre.Console.AnsiConsole.Console;
-        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(error) });
-        try
+        foreach (string[] args in new[]
         {
-            string outDir = Path.Combine(data, "out");
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--device=tpu")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--dtype=float16")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--init_from=resume")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--n_heads=3")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--vocab_size=32")));
-            Assert.AreEqual(1, Cli.Run(Tiny(Path.Combine(data, "missing"), outDir)));
-        }
-        finally
+            Tiny(data, outDir, "--device=tpu"), Tiny(data, outDir, "--dtype=float16"), Tiny(data, outDir, "--init_from=resume"),
+            Tiny(data, outDir, "--n_heads=3"), Tiny(data, outDir, "--vocab_size=32"), Tiny(Path.Combine(data, "missing"), outDir),
+        })
         {
-            Spectre.Console.AnsiConsole.Console = originalConsole;
+            var run = Cli.Capture(args);
+            Assert.AreEqual(1, run.ExitCode, run.All);
+            Assert.AreEqual("", run.Out, "errors go to standard error only");
+            error.Write(run.Error);
         }
         string text = System.Text.RegularExpressions.Regex.Replace(error.ToString(), @"\s+", " ");
         StringAssert.Contains(text, "device must be auto, cpu, cuda or cuda:N");

@@ -77,7 +77,7 @@ internal static class PretokenizeCommand
             var clock = Stopwatch.StartNew();
             TokenShardProgress last = default;
             TokenShardManifest manifest = null!;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(context =>
                 {

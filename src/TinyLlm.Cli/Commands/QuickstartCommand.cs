@@ -92,7 +92,7 @@ internal static class QuickstartCommand
         Directory.CreateDirectory(s.WorkDir);
         var total = Stopwatch.StartNew();
         var rows = new List<(string Stage, string What, string Time)>();
-        AnsiConsole.Write(new Rule("[bold]TinyLlm quickstart[/]").LeftJustified());
+        Terminal.Messages.Write(new Rule("[bold]TinyLlm quickstart[/]").LeftJustified());
 
         // 1. Stories
         var clock = Stopwatch.StartNew();
@@ -195,7 +195,7 @@ internal static class QuickstartCommand
             var previous = JsonSerializer.Deserialize<TrainedModel>(File.ReadAllText(record));
             if (previous?.Signature == signature)
             {
-                AnsiConsole.MarkupLine("[grey]Reusing the model trained by an earlier run with the same settings (--force retrains).[/]");
+                Terminal.Messages.MarkupLine("[grey]Reusing the model trained by an earlier run with the same settings (--force retrains).[/]");
                 return previous;
             }
         }
@@ -211,7 +211,7 @@ internal static class QuickstartCommand
             double fp32 = MeasureStep(s, data, "float32"), bf16 = MeasureStep(s, data, "bfloat16");
             dtype = bf16 < fp32 ? "bfloat16" : "float32";
             stepSeconds = Math.Min(fp32, bf16);
-            AnsiConsole.MarkupLineInterpolated($"[grey]step time: float32 {fp32 * 1000:F0} ms, bfloat16 {bf16 * 1000:F0} ms: training in {dtype}[/]");
+            Terminal.Messages.MarkupLineInterpolated($"[grey]step time: float32 {fp32 * 1000:F0} ms, bfloat16 {bf16 * 1000:F0} ms: training in {dtype}[/]");
         }
         else
         {
@@ -221,7 +221,7 @@ internal static class QuickstartCommand
         // Evaluations (5 of 2 x 10 batches, forward only) cost about 10% on top of the steps.
         // A multiple of 5 so that the last of the 5 evaluations (and its checkpoint) falls on the last step.
         int iters = Math.Max(20, (int)(left / (stepSeconds * 1.1))) / 5 * 5;
-        AnsiConsole.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
+        Terminal.Messages.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
         var options = s.Training(iters, dtype);
 
         // The plan uses the fastest measured step (a busy machine only slows the others down); a deadline a little
@@ -233,7 +233,7 @@ internal static class QuickstartCommand
         var clock = Stopwatch.StartNew();
         try
         {
-            AnsiConsole.Progress().AutoClear(false)
+            Terminal.Messages.Progress().AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
@@ -249,7 +249,7 @@ internal static class QuickstartCommand
                         else if (p.Event == TrainingEvent.Eval)
                         {
                             (trainLoss, valLoss) = (p.TrainLoss, p.ValLoss);
-                            AnsiConsole.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                            Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
                         }
                     }), deadline.Token);
                     task.Value = task.MaxValue;
@@ -257,7 +257,7 @@ internal static class QuickstartCommand
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]The time budget ran out at step {lastIter} of {iters}; using the checkpoint of the last evaluation.[/]");
+            Terminal.Messages.MarkupLineInterpolated($"[yellow]The time budget ran out at step {lastIter} of {iters}; using the checkpoint of the last evaluation.[/]");
         }
         result?.Model.Dispose();
         var trained = new TrainedModel(signature, dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokPerSec, clock.Elapsed.TotalSeconds);
@@ -292,7 +292,7 @@ internal static class QuickstartCommand
     }
 
     private static void Bar(string description, double max, Action<ProgressTask> work) =>
-        AnsiConsole.Progress().AutoClear(false)
+        Terminal.Messages.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(ctx =>
             {

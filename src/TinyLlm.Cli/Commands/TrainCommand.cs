@@ -109,7 +109,7 @@ internal static class TrainCommand
         try
         {
             TrainingResult? result = null;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
@@ -126,10 +126,10 @@ internal static class TrainCommand
                                 task.Description = $"iter {p.Iter} | loss {p.Loss:F4} | lr {p.LearningRate:0.00e+00} | {p.StepMilliseconds:F0} ms | {p.TokensPerSecond:F0} tok/s{mfu}";
                                 break;
                             case TrainingEvent.Eval:
-                                AnsiConsole.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
                                 break;
                             case TrainingEvent.Checkpoint:
-                                AnsiConsole.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
                                 break;
                         }
                     });
@@ -141,7 +141,7 @@ internal static class TrainCommand
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]interrupted after iteration {lastIter}[/]; resume from the last checkpoint with --init-from resume.");
+            Terminal.Messages.MarkupLineInterpolated($"[yellow]interrupted after iteration {lastIter}[/]; resume from the last checkpoint with --init-from resume.");
             return 130;
         }
         finally

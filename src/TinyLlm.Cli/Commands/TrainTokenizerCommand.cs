@@ -50,7 +50,7 @@ internal static class TrainTokenizerCommand
 
             var clock = Stopwatch.StartNew();
             SentencePieceModel model = null!;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(ctx =>
                 {
@@ -75,7 +75,7 @@ internal static class TrainTokenizerCommand
                     reading.Value = reading.MaxValue;
                     merging.Value = merging.MaxValue;
                 });
-            foreach (var w in model.Warnings) AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
+            foreach (var w in model.Warnings) Terminal.Messages.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
             model.Save(outPath);
             Console.WriteLine($"Trained {model.VocabSize} pieces in {clock.Elapsed.TotalSeconds:F1} s: {outPath} and {Path.ChangeExtension(outPath, ".vocab")}");
             return 0;
