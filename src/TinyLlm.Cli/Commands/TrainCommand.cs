@@ -31,6 +31,11 @@ internal static class TrainCommand
             Required = true,
         };
         command.Options.Add(dataDir);
+        var allowIncomplete = new Option<bool>("--allow-incomplete-shards")
+        {
+            Description = "Train on a shard folder whose pretokenize run did not finish (refused otherwise).",
+        };
+        command.Options.Add(allowIncomplete);
 
         // I/O
         Add("--out-dir", d.OutDir, "Folder for ckpt.bin, model.bin, metrics.csv and loss.png.", (o, v) => o.OutDir = v);
@@ -76,7 +81,8 @@ internal static class TrainCommand
             foreach (var bind in binders) bind(parse, options);
             var trainer = new LlamaTrainer(options); // validates every option before any data is read
             string shards = ShardFolder(parse.GetValue(dataDir)!, options.VocabSize);
-            using var data = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = options.MaxSeqLen, Seed = options.Seed });
+            using var data = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = options.MaxSeqLen, Seed = options.Seed },
+                allowIncompleteShards: parse.GetValue(allowIncomplete));
             return Run(trainer, data);
         });
         return command;

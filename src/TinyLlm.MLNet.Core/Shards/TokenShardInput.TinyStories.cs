@@ -6,7 +6,9 @@ public sealed partial class TokenShardInput
 {
     /// <summary>
     /// One input per TinyStories JSON shard of <paramref name="datasetDirectory"/> (<c>data00.json</c> gives
-    /// <c>data00.bin</c>), in file-name order, each read with <see cref="TinyStoriesReader"/> when it is encoded.
+    /// <c>data00.bin</c>), in file-name order, each read with <see cref="TinyStoriesReader"/> when it is encoded. The
+    /// manifest records each file's size, modification time and SHA-256: a re-run re-encodes a shard whose file
+    /// changed and removes one whose file is gone.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">The folder holds no <c>.json</c> shards.</exception>
@@ -20,6 +22,6 @@ public sealed partial class TokenShardInput
         if (files.Length == 0)
             throw new FileNotFoundException($"Dataset folder '{datasetDirectory}' holds no TinyStories shards (data00.json, data01.json, ...).", datasetDirectory);
         return files.Select(f => new TokenShardInput(Path.GetFileNameWithoutExtension(f), Path.GetFileName(f),
-            () => TinyStoriesReader.ReadStories(f), null, new FileInfo(f).Length)).ToArray();
+            () => TinyStoriesReader.ReadStories(f), null, new FileInfo(f).Length, () => SourceFingerprint.OfFile(f))).ToArray();
     }
 }
