@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Tokenization;
 
@@ -36,6 +37,8 @@ internal static class ExportCommand
             if (group < 1) throw new ArgumentException($"--group-size must be at least 1; it was {group}.");
             if (binPath is not null && tokPath is null)
                 throw new ArgumentException("--tokenizer-bin needs --tokenizer-model-path: the .model to convert.");
+            string source = parse.GetValue(checkpoint) ?? Path.Combine("out", "ckpt.bin");
+            RefuseWritingOverInputs(outPath, fmt, binPath?.FullName, source, tokPath?.FullName);
             SentencePieceModel? tok = null;
             if (tokPath is not null)
             {
@@ -45,7 +48,6 @@ internal static class ExportCommand
 
             if (outPath is not null)
             {
-                string source = parse.GetValue(checkpoint) ?? Path.Combine("out", "ckpt.bin");
                 var weights = GenerationModelLoader.ReadWeights(source);
                 if (tok is not null && tok.VocabSize != weights.Config.VocabSize)
                     throw new ArgumentException($"The tokenizer '{tokPath!.FullName}' has {tok.VocabSize} pieces but the model '{source}' has vocab_size {weights.Config.VocabSize}.");
@@ -69,5 +71,33 @@ internal static class ExportCommand
             return 0;
         });
         return command;
+    }
+
+    // The model and the tokenizer are read whole before anything is written, and nothing is written over them: an
+    // --out or --tokenizer-bin that is an input under another name (a link, a relative path) is refused.
+    private static void RefuseWritingOverInputs(string? outPath, ModelExportFormat format, string? binPath, string source, string? tokenizerPath)
+    {
+        var inputs = new List<(string Flag, string Path)> { ("--checkpoint", source) };
+        if (tokenizerPath is not null) inputs.Add(("--tokenizer-model-path", tokenizerPath));
+        var outputs = new List<(string Flag, string Path)>();
+        if (outPath is not null)
+        {
+            if (format != ModelExportFormat.HuggingFace) outputs.Add(("--out", outPath));
+            else
+            {
+                // A Hugging Face export writes these files into the --out folder (and is read from such a folder).
+                outputs.Add(("--out", outPath));
+                foreach (string file in new[] { "config.json", "generation_config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json" })
+                    outputs.Add(("--out", Path.Combine(outPath, file)));
+            }
+        }
+        if (binPath is not null) outputs.Add(("--tokenizer-bin", binPath));
+        foreach (var output in outputs)
+            foreach (var input in inputs)
+                if (SameFile.Check(output.Path, input.Path))
+                    throw new ArgumentException(
+                        $"{output.Flag} '{output.Path}' would overwrite {input.Flag} '{input.Path}', which is being exported; write the export to another path.");
+        if (outPath is not null && binPath is not null && SameFile.Check(outPath, binPath))
+            throw new ArgumentException($"--out and --tokenizer-bin are the same file, '{outPath}'; give each its own path.");
     }
 }
