@@ -73,10 +73,10 @@ public sealed class CliTrainTests
             error.Write(run.Error);
         }
         string text = System.Text.RegularExpressions.Regex.Replace(error.ToString(), @"\s+", " ");
-        StringAssert.Contains(text, "device must be auto, cpu, cuda or cuda:N");
+        StringAssert.Contains(text, "--device must be auto, cpu, cuda or cuda:N; it is 'tpu'");
         StringAssert.Contains(text, "float16 is not supported");
         StringAssert.Contains(text, "no checkpoint at");
-        StringAssert.Contains(text, "n_heads (3) must divide dim (32)");
+        StringAssert.Contains(text, "--n-heads (3) must divide --dim (32)");
         StringAssert.Contains(text, "tok32");
         StringAssert.Contains(text, "does not exist");
     }

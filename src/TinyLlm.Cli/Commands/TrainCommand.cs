@@ -38,7 +38,8 @@ internal static class TrainCommand
         command.Options.Add(allowIncomplete);
 
         // I/O
-        Add("--out-dir", d.OutDir, "Folder for ckpt.bin, model.bin, metrics.csv and loss.png.", (o, v) => o.OutDir = v);
+        // The library writes no file unless told where; the command writes into out/ as train.py does.
+        Add("--out-dir", "out", "Folder for ckpt.bin, model.bin, metrics.csv and loss.png (holds train.lock while training).", (o, v) => o.OutDir = v);
         Add("--eval-interval", d.EvalInterval, "Evaluate (and maybe checkpoint) every N iterations.", (o, v) => o.EvalInterval = v);
         Add("--log-interval", d.LogInterval, "Log the training loss every N iterations.", (o, v) => o.LogInterval = v);
         Add("--eval-iters", d.EvalIters, "Batches per split in each evaluation.", (o, v) => o.EvalIters = v);
@@ -94,7 +95,7 @@ internal static class TrainCommand
     /// </summary>
     private static string ShardFolder(DirectoryInfo dir, int vocabSize)
     {
-        if (!dir.Exists) throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' does not exist (--data-dir).");
+        InputPaths.RequireFolder(dir.FullName, "--data-dir", $"the folder of .bin shards, or a dataset folder holding tok{vocabSize}/");
         if (dir.EnumerateFiles("*.bin").Any()) return dir.FullName;
         foreach (string nested in new[] { Path.Combine(dir.FullName, $"tok{vocabSize}"), Path.Combine(dir.FullName, "TinyStories_all_data", $"tok{vocabSize}") })
             if (Directory.Exists(nested)) return nested;
@@ -142,7 +143,7 @@ internal static class TrainCommand
                     result = trainer.Fit(data, progress, cts.Token);
                 });
             using var model = result!.Model;
-            AnsiConsole.MarkupLineInterpolated($"done: {result.IterNum} iterations, best val loss {result.BestValLoss:F4}; outputs in {Path.GetFullPath(o.OutDir)}");
+            AnsiConsole.MarkupLineInterpolated($"done: {result.IterNum} iterations, best val loss {result.BestValLoss:F4}; outputs in {Path.GetFullPath(o.OutDir!)}");
             return 0;
         }
         catch (OperationCanceledException)

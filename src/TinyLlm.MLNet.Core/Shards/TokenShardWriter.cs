@@ -85,7 +85,8 @@ public sealed class TokenShardWriter
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
-        Directory.CreateDirectory(outputDirectory);
+        AtomicFile.CreateFolder(outputDirectory);
+        AtomicFile.RemoveStaleTemps(outputDirectory, "*" + TokenShardFormat.Extension, TokenShardManifest.FileName);
         var manifest = OpenManifest(outputDirectory);
         var list = inputs as IReadOnlyCollection<TokenShardInput>;
         var run = new RunState(list?.Count ?? -1, _options.Progress);

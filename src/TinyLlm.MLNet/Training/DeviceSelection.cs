@@ -6,6 +6,8 @@ namespace TinyLlm.MLNet.Training;
 /// <summary>Turns the <c>device</c> and <c>dtype</c> options into TorchSharp values, with clear errors.</summary>
 public static class DeviceSelection
 {
+    // The errors name the options as TrainingOptions does (Device, Dtype); the command line shows --device, --dtype.
+
     /// <summary>
     /// <c>auto</c> gives <c>cuda</c> when libtorch sees a GPU, else <c>cpu</c>. <c>cuda</c>/<c>cuda:N</c> need a CUDA
     /// libtorch package (this project references the CPU one; see docs/training.md for swapping it).
@@ -21,14 +23,14 @@ public static class DeviceSelection
         {
             int index = 0;
             if (name.Length > 4 && !int.TryParse(name.AsSpan(5), out index))
-                throw new ArgumentException($"The option device '{device}' is not valid: write cuda:N with a GPU number N.");
+                throw new ArgumentException($"Device '{device}' is not valid: write cuda:N with a GPU number N.", "Device");
             if (!torch.cuda.is_available())
-                throw new InvalidOperationException($"The option device is '{device}' but CUDA is not available: this build uses the CPU libtorch package (see docs/training.md to swap in a CUDA one), or use --device cpu.");
+                throw new InvalidOperationException($"Device is '{device}' but CUDA is not available: this build uses the CPU libtorch package (see docs/training.md to swap in a CUDA one), or use Device cpu.");
             if (index < 0 || index >= torch.cuda.device_count())
-                throw new ArgumentException($"The option device '{device}' names GPU {index}, but {torch.cuda.device_count()} GPU(s) are visible.");
+                throw new ArgumentException($"Device '{device}' names GPU {index}, but {torch.cuda.device_count()} GPU(s) are visible.", "Device");
             return new Device(DeviceType.CUDA, index);
         }
-        throw new ArgumentException($"The option device must be auto, cpu, cuda or cuda:N; got '{device}'.");
+        throw new ArgumentException($"Device must be auto, cpu, cuda or cuda:N; it is '{device}'.", "Device");
     }
 
     /// <summary><c>auto</c> is bfloat16 on CUDA and float32 on the CPU; otherwise <c>float32</c> or <c>bfloat16</c>.</summary>
@@ -41,8 +43,8 @@ public static class DeviceSelection
             "auto" or "" => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
             "float32" or "fp32" => ScalarType.Float32,
             "bfloat16" or "bf16" => ScalarType.BFloat16,
-            "float16" or "fp16" => throw new ArgumentException("The option dtype float16 is not supported (it needs a gradient scaler); use bfloat16 or float32."),
-            _ => throw new ArgumentException($"The option dtype must be auto, float32 or bfloat16; got '{dtype}'."),
+            "float16" or "fp16" => throw new ArgumentException("Dtype float16 is not supported (it needs a gradient scaler); use bfloat16 or float32.", "Dtype"),
+            _ => throw new ArgumentException($"Dtype must be auto, float32 or bfloat16; it is '{dtype}'.", "Dtype"),
         };
     }
 }
