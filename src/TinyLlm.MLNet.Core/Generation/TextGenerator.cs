@@ -7,8 +7,8 @@ namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
 /// Continues a prompt: encodes it (BOS first), runs it through the model once to fill the key/value cache, then
-/// samples one token per step until the budget is spent or the model emits EOS or BOS (the start of a new
-/// story, as llama2.c stops). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
+/// samples one token per step until the budget is spent, the model emits EOS or BOS (the start of a new story, as
+/// llama2.c stops), or the context is full (unless <see cref="SamplingOptions.SlideContextWindow"/>). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
 /// pieces until they complete a UTF-8 character.
 /// </summary>
 /// <remarks>
@@ -178,9 +178,14 @@ public sealed class TextGenerator : IDisposable
                 }
                 if (q.Position == seqLen)
                 {
-                    // The context is full. Like the reference, condition on the most recent tokens only: refill this
-                    // sequence's cache with the last half of its context (a sliding window that moves by half a
-                    // context at a time, so its cost stays linear).
+                    // The context is full: the model was trained on no later position. Stop, as run.c does, unless asked
+                    // to condition on the most recent tokens only: refill this sequence's cache with the last half of
+                    // its context (a window that moves by half a context at a time, so its cost stays linear).
+                    if (!options.SlideContextWindow)
+                    {
+                        q.Done = q.AtContextLength = true;
+                        continue;
+                    }
                     int keep = seqLen / 2;
                     decoder.Prefill([i], [q.Context.GetRange(q.Context.Count - keep, keep).ToArray()]);
                     q.Position = keep;
@@ -199,7 +204,10 @@ public sealed class TextGenerator : IDisposable
             var q = seqs[i];
             string rest = q.Detokenizer.Flush();
             if (rest.Length > 0) onText?.Invoke(i, rest);
-            results[i] = new GenerationResult(q.Detokenizer.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds);
+            results[i] = new GenerationResult(q.Detokenizer.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds)
+            {
+                StoppedAtContextLength = q.AtContextLength,
+            };
         }
         return results;
     }
@@ -232,5 +240,6 @@ public sealed class TextGenerator : IDisposable
         public int Position { get; set; }
         public bool Done { get; set; }
         public bool Ended { get; set; }
+        public bool AtContextLength { get; set; }
     }
 }
