@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -35,6 +36,9 @@ public static class GenerationModelLoader
             _ = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
         if (Encoding.ASCII.GetString(magic) == CheckpointMagic)
             return ReadCheckpoint(path);
+        if (magic[0] == (byte)'P' && magic[1] == (byte)'K' && magic[2] == 3 && magic[3] == 4)
+            throw new InvalidDataException(
+                $"'{path}' is a zip file, not a model file: an ML.NET model zip is loaded with mlContext.Model.Load (or `tinyllm generate --model`).");
         if (BitConverter.ToUInt32(magic) == 0x616b3432)
         {
             int version = BitConverter.ToInt32(magic[4..]);
@@ -56,6 +60,8 @@ public static class GenerationModelLoader
     {
         if (!File.Exists(tokenizerModelPath))
             throw new FileNotFoundException($"There is no tokenizer model at '{tokenizerModelPath}'.", tokenizerModelPath);
-        return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
+        // The tokenizer first, by its path: a wrong file there is named before the (larger) model is read.
+        var tokenizer = SentencePieceModel.Load(tokenizerModelPath);
+        return new LlamaGenerationTransformer(env, ReadWeights(modelPath), tokenizer.ToBytes(), options);
     }
 }

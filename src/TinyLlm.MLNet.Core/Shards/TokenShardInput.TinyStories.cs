@@ -15,6 +15,8 @@ public sealed partial class TokenShardInput
     public static IReadOnlyList<TokenShardInput> FromTinyStoriesFolder(string datasetDirectory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(datasetDirectory);
+        if (File.Exists(datasetDirectory))
+            throw new ArgumentException($"Dataset folder '{datasetDirectory}' is a file; give the folder that holds the TinyStories shards (data00.json, data01.json, ...).", nameof(datasetDirectory));
         if (!Directory.Exists(datasetDirectory))
             throw new DirectoryNotFoundException($"Dataset folder '{datasetDirectory}' does not exist; download TinyStories into it or write synthetic stories with `tinyllm synth --out {datasetDirectory}`.");
         var files = Directory.GetFiles(datasetDirectory, "*.json");
