@@ -67,7 +67,7 @@ public sealed class CliStreamsTests
 
         var pretokenize = Cli.Capture("pretokenize", "--dataset-dir", data, "--vocab-size", "400");
         Assert.AreEqual(0, pretokenize.ExitCode, pretokenize.All);
-        StringAssert.StartsWith(pretokenize.Out, "Wrote 3 shard(s)");
+        StringAssert.StartsWith(pretokenize.Out, "Wrote 4 shard(s)");
         Assert.AreEqual(1, pretokenize.Out.Trim().Split('\n').Length, pretokenize.Out);
 
         var train = Cli.Capture("train", "--data-dir", data, "--out-dir", Path.Combine(_dir, "out"), "--vocab-size", "400",
