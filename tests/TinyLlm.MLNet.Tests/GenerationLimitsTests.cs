@@ -62,8 +62,8 @@ public sealed class GenerationLimitsTests
         StringAssert.Contains(e, " GB for the key/value cache");
 
         // Within .NET's arrays but beyond the memory the process may use.
-        var config = Random(Tokenizer.VocabSize, shared: true, seqLen: 256).Config;
-        var m = Assert.ThrowsExactly<InsufficientMemoryException>(() => TinyLlm.MLNet.Engine.DecoderMemory.Check(config, 1_000, available: 100_000_000));
+        var shape = Random(Tokenizer.VocabSize, shared: true, seqLen: 256).Config;
+        var m = Assert.ThrowsExactly<InsufficientMemoryException>(() => TinyLlm.MLNet.Engine.DecoderMemory.Check(shape, 1_000, available: 100_000_000));
         StringAssert.Contains(m.Message, "1,000 sequence(s)");
         StringAssert.Contains(m.Message, "but this process may use 0.1 GB");
     }
