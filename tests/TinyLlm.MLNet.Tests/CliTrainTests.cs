@@ -45,7 +45,8 @@ public sealed class CliTrainTests
         Assert.AreEqual(32, first.ModelArgs.Dim);
         Assert.AreEqual(0.01, first.Config!.LearningRate);
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "metrics.csv")));
-        Assert.IsTrue(File.Exists(Path.Combine(outDir, "loss.png")));
+        byte[] png = File.ReadAllBytes(Path.Combine(outDir, "loss.png"));
+        CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "model.bin")));
 
         // resume to a longer run, with our kebab-case spellings this time

@@ -81,8 +81,7 @@ public sealed class LlamaTrainerTests
         Assert.AreEqual("kind,iter,tokens,lr,loss,train_loss,val_loss,step_ms,tokens_per_s,mfu", csv[0]);
         Assert.AreEqual(31, csv.Count(l => l.StartsWith("step,")));
         Assert.AreEqual(4, csv.Count(l => l.StartsWith("eval,")));
-        byte[] png = File.ReadAllBytes(Path.Combine(dir, "loss.png"));
-        CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.IsFalse(File.Exists(Path.Combine(dir, "loss.png")), "the library draws no plot (tinyllm train does)");
 
         lock (log)
         {

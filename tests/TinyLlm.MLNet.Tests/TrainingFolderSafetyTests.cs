@@ -115,17 +115,15 @@ public sealed class TrainingFolderSafetyTests
     {
         string outDir = Path.Combine(_dir, "out");
         Directory.CreateDirectory(outDir);
-        foreach (string name in new[] { "ckpt.bin.tmp", "model.bin.tmp", "metrics.csv.tmp", "notes.tmp" })
+        foreach (string name in new[] { "ckpt.bin.tmp", "metrics.csv.tmp", "notes.tmp" })
             File.WriteAllBytes(Path.Combine(outDir, name), new byte[90]);
-        string held = Path.Combine(outDir, "loss.png.tmp");
+        string held = Path.Combine(outDir, "model.bin.tmp");
         using (new FileStream(held, FileMode.Create, FileAccess.Write, FileShare.None)) // being written by someone right now
         {
-            var options = Tiny(outDir, maxIters: 0);
-            options.WriteMetrics = false; // so this run does not write loss.png itself
-            new LlamaTrainer(options).Fit(Data()).Model.Dispose();
+            new LlamaTrainer(Tiny(outDir, maxIters: 0)).Fit(Data()).Model.Dispose(); // no checkpoint at iteration 0: model.bin is not written
             Assert.IsTrue(File.Exists(held), "a temporary file in use is left alone");
         }
-        CollectionAssert.AreEquivalent(new[] { "loss.png.tmp", "notes.tmp" },
+        CollectionAssert.AreEquivalent(new[] { "model.bin.tmp", "notes.tmp" },
             Directory.GetFiles(outDir, "*.tmp").Select(Path.GetFileName).ToArray(), "ours removed; another program's kept");
 
         // The shard writer cleans its folder the same way.

@@ -196,7 +196,7 @@ internal static class QuickstartCommand
         var table = new Table().AddColumns("stage", "result", "time");
         foreach (var (stage, what, time) in rows) table.AddRow(Markup.Escape(stage), Markup.Escape(what), time);
         AnsiConsole.Write(table);
-        string png = Path.Combine(s.OutDir, "loss.png");
+        string png = Path.Combine(s.OutDir, LossCurvePlot.FileName);
         if (File.Exists(png)) AnsiConsole.MarkupLineInterpolated($"Loss curve: [green]{png}[/]; metrics: {Path.Combine(s.OutDir, "metrics.csv")}");
         AnsiConsole.MarkupLineInterpolated($"Done in {total.Elapsed.TotalMinutes:F1} min. Try: tinyllm generate --model {s.ZipPath} --prompt \"Once upon a time\"");
         return 0;
@@ -261,6 +261,7 @@ internal static class QuickstartCommand
                         else if (p.Event == TrainingEvent.Eval)
                         {
                             (trainLoss, valLoss) = (p.TrainLoss, p.ValLoss);
+                            LossCurvePlot.Update(Path.Combine(s.OutDir, MetricsLog.CsvName));
                             Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
                         }
                     }), deadline.Token);

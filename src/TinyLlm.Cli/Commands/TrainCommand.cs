@@ -134,6 +134,8 @@ internal static class TrainCommand
                                 break;
                             case TrainingEvent.Eval:
                                 Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                                // metrics.csv has this evaluation by now
+                                if (o.WriteMetrics) LossCurvePlot.Update(Path.Combine(o.OutDir!, MetricsLog.CsvName));
                                 break;
                             case TrainingEvent.Checkpoint:
                                 Terminal.Messages.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");

@@ -118,7 +118,7 @@ public sealed class LlamaTrainer
         string? outDir = o.OutDir;
         if (outDir is not null) AtomicFile.CreateFolder(outDir);
         using var outDirLock = outDir is null ? null : TrainingLock.Acquire(outDir);
-        if (outDir is not null) AtomicFile.RemoveStaleTemps(outDir, Checkpoint.FileName, ExportFileName, MetricsLog.CsvName, MetricsLog.PlotName);
+        if (outDir is not null) AtomicFile.RemoveStaleTemps(outDir, Checkpoint.FileName, ExportFileName, MetricsLog.CsvName);
         string? ckptPath = CheckpointPath;
         long tokensPerIter = (long)o.GradientAccumulationSteps * o.BatchSize * o.MaxSeqLen;
         Log($"tokens per iteration will be: {tokensPerIter:N0} ({o.GradientAccumulationSteps} grad accum steps * {o.BatchSize} batch size * {o.MaxSeqLen} max seq len)");
@@ -186,11 +186,11 @@ public sealed class LlamaTrainer
                     Log($"step {iterNum}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
                     if (!double.IsFinite(trainLoss) || !double.IsFinite(valLoss))
                         throw Diverged(iterNum, "the evaluated loss", double.IsFinite(trainLoss) ? valLoss : trainLoss, lastCheckpoint ?? (File.Exists(ckptPath) ? ckptPath : null));
-                    progress?.Report(new TrainingProgress(TrainingEvent.Eval, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, trainLoss, valLoss));
                     metrics?.AddEval(iterNum, iterNum * tokensPerIter, lr, trainLoss, valLoss);
                     // The rows go to disk before the checkpoint: a kill between the two leaves rows past the checkpoint,
                     // which the resumed run drops, never a checkpoint whose rows are lost.
                     metrics?.Flush();
+                    progress?.Report(new TrainingProgress(TrainingEvent.Eval, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, trainLoss, valLoss));
                     if (valLoss < bestValLoss || o.AlwaysSaveCheckpoint)
                     {
                         bestValLoss = Math.Min(bestValLoss, valLoss);

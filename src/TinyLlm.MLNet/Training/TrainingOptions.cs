@@ -94,7 +94,7 @@ public sealed class TrainingOptions
     [JsonPropertyName("seed")] public int Seed = 1337;
     /// <summary>Attention through libtorch's fused scaled_dot_product_attention (faster) rather than the explicit formula.</summary>
     [JsonPropertyName("sdpa")] public bool UseScaledDotProductAttention = true;
-    /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
+    /// <summary>Write <c>metrics.csv</c> into <see cref="OutDir"/>, rewritten at each evaluation (<c>tinyllm train</c> also draws <c>loss.png</c> from it).</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
 
     /// <summary>A copy of every option.</summary>
