@@ -46,6 +46,18 @@ internal static class Cli
         }
     }
 
+    /// <summary>
+    /// Runs <c>tinyllm</c> expecting it to fail: exit code 1 and nothing on standard output. Returns standard error
+    /// with every run of white space made one space (so a wrapped message still matches).
+    /// </summary>
+    public static string Fails(params string[] args)
+    {
+        var run = Capture(args);
+        Assert.AreEqual(1, run.ExitCode, run.All);
+        Assert.AreEqual("", run.Out, run.All);
+        return System.Text.RegularExpressions.Regex.Replace(run.Error, @"\s+", " ");
+    }
+
     /// <summary>Runs the built <c>tinyllm</c> (copied into the test output by the project reference) as a child process.</summary>
     public static int RunProcess(string arguments, out string output)
     {

@@ -16,14 +16,6 @@ public sealed class ErrorWordingTests
     [ClassCleanup]
     public static void Cleanup() => DeleteTempDirs();
 
-    private static string Fails(params string[] args)
-    {
-        var run = Cli.Capture(args);
-        Assert.AreEqual(1, run.ExitCode, run.All);
-        Assert.AreEqual("", run.Out, run.All);
-        return System.Text.RegularExpressions.Regex.Replace(run.Error, @"\s+", " ");
-    }
-
     [TestMethod]
     public void TheCommandLineNamesTheFlagAndThePathTyped()
     {
@@ -33,25 +25,25 @@ public sealed class ErrorWordingTests
         string file = Path.Combine(dir, "notes.txt");
         File.WriteAllText(file, "a file");
 
-        string e = Fails("train-tokenizer", "--dataset-dir", data, "--num-shards", "-1");
+        string e = Cli.Fails("train-tokenizer", "--dataset-dir", data, "--num-shards", "-1");
         StringAssert.Contains(e, "--num-shards must be at least 1");
         Assert.IsFalse(e.Contains("TinyStoriesOptions"), e);
-        e = Fails("train-tokenizer", "--dataset-dir", data, "--num-shards", "5");
+        e = Cli.Fails("train-tokenizer", "--dataset-dir", data, "--num-shards", "5");
         StringAssert.Contains(e, "--num-shards is 5, but");
         Assert.IsFalse(e.Contains("ShardCount") || e.Contains("FirstShard"), e);
 
-        e = Fails("train-tokenizer", "--input", dir);
+        e = Cli.Fails("train-tokenizer", "--input", dir);
         StringAssert.Contains(e, $"--input '{dir}' is a folder");
-        e = Fails("train", "--data-dir", file);
+        e = Cli.Fails("train", "--data-dir", file);
         StringAssert.Contains(e, $"--data-dir '{file}' is a file");
-        e = Fails("pretokenize", "--dataset-dir", file);
+        e = Cli.Fails("pretokenize", "--dataset-dir", file);
         StringAssert.Contains(e, $"'{file}' is a file");
-        e = Fails("tokenize", "--model", dir, "hello");
+        e = Cli.Fails("tokenize", "--model", dir, "hello");
         StringAssert.Contains(e, $"--model '{dir}' is a folder");
 
         string empty = Path.Combine(dir, "empty.txt");
         File.WriteAllText(empty, "");
-        e = Fails("train-tokenizer", "--input", empty, "--vocab-size", "300");
+        e = Cli.Fails("train-tokenizer", "--input", empty, "--vocab-size", "300");
         StringAssert.Contains(e, $"The training corpus (--input '{empty}') is empty");
     }
 
@@ -61,23 +53,23 @@ public sealed class ErrorWordingTests
         string dir = TempDir("wording-zip");
         string text = Path.Combine(dir, "model.zip");
         File.WriteAllText(text, "not a zip at all");
-        StringAssert.Contains(Fails("generate", "--model", text), $"'{text}' is not a TinyLlm model zip");
+        StringAssert.Contains(Cli.Fails("generate", "--model", text), $"'{text}' is not a TinyLlm model zip");
 
         string otherZip = Path.Combine(dir, "other.zip");
         using (var archive = ZipFile.Open(otherZip, ZipArchiveMode.Create))
         using (var writer = new StreamWriter(archive.CreateEntry("readme.txt").Open()))
             writer.Write("an ordinary zip");
-        StringAssert.Contains(Fails("generate", "--model", otherZip), $"'{otherZip}' is not a TinyLlm model zip");
+        StringAssert.Contains(Cli.Fails("generate", "--model", otherZip), $"'{otherZip}' is not a TinyLlm model zip");
 
         string truncated = Path.Combine(dir, "truncated.zip");
         File.WriteAllBytes(truncated, File.ReadAllBytes(otherZip)[..40]);
-        StringAssert.Contains(Fails("generate", "--model", truncated), $"'{truncated}'");
+        StringAssert.Contains(Cli.Fails("generate", "--model", truncated), $"'{truncated}'");
 
-        StringAssert.Contains(Fails("generate", "--model", dir), $"--model '{dir}' is a folder");
+        StringAssert.Contains(Cli.Fails("generate", "--model", dir), $"--model '{dir}' is a folder");
         // A zip given where a model file goes.
         string tok = Path.Combine(dir, "tok.model");
         Tokenizer.Save(tok);
-        StringAssert.Contains(Fails("generate", "--checkpoint", otherZip, "--tokenizer-model-path", tok), $"'{otherZip}' is a zip file, not a model file");
+        StringAssert.Contains(Cli.Fails("generate", "--checkpoint", otherZip, "--tokenizer-model-path", tok), $"'{otherZip}' is a zip file, not a model file");
     }
 
     [TestMethod]
@@ -88,7 +80,7 @@ public sealed class ErrorWordingTests
         ModelExporter.Export(Random(Tokenizer.VocabSize, shared: true), ModelExportFormat.Llama2c, model);
         string shard = Path.Combine(dir, "data00.bin");
         TokenShardTestData.WriteBin(shard, Enumerable.Range(0, 500));
-        string e = Fails("generate", "--checkpoint", model, "--tokenizer-model-path", shard);
+        string e = Cli.Fails("generate", "--checkpoint", model, "--tokenizer-model-path", shard);
         StringAssert.Contains(e, $"'{shard}' is not a sentencepiece model");
         var library = Assert.ThrowsExactly<InvalidDataException>(() => new MLContext().Transforms.Text.LoadLlama(model, shard));
         StringAssert.Contains(library.Message, $"'{shard}'");
@@ -106,10 +98,10 @@ public sealed class ErrorWordingTests
         string model = Path.Combine(dir, "model.bin"), tok = Path.Combine(dir, "tok.model");
         ModelExporter.Export(Random(Tokenizer.VocabSize, shared: true), ModelExportFormat.Llama2c, model);
         Tokenizer.Save(tok);
-        string e = Fails("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--max-new-tokens", "0");
+        string e = Cli.Fails("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--max-new-tokens", "0");
         StringAssert.Contains(e, "--max-new-tokens must be at least 1");
         Assert.IsFalse(e.Contains("MaxNewTokens") || e.Contains("max_new_tokens"), e);
-        e = Fails("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--top-k", "0");
+        e = Cli.Fails("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--top-k", "0");
         StringAssert.Contains(e, "--top-k must be at least 1");
     }
 }

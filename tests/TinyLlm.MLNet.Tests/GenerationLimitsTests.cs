@@ -19,14 +19,6 @@ public sealed class GenerationLimitsTests
     [ClassCleanup]
     public static void Cleanup() => DeleteTempDirs();
 
-    private static string Fails(params string[] args)
-    {
-        var run = Cli.Capture(args);
-        Assert.AreEqual(1, run.ExitCode, run.All);
-        Assert.AreEqual("", run.Out);
-        return run.Error;
-    }
-
     [TestMethod]
     public void AContextOrABatchTooLargeForMemoryIsAnErrorGivingTheSizes()
     {
@@ -41,7 +33,7 @@ public sealed class GenerationLimitsTests
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
         config["max_position_embeddings"] = 2_000_000_000;
         File.WriteAllText(configPath, config.ToJsonString());
-        string e = Fails("generate", "--checkpoint", hf, "--prompt", "Once");
+        string e = Cli.Fails("generate", "--checkpoint", hf, "--prompt", "Once");
         StringAssert.Contains(e, "2,000,000,000 positions");
         StringAssert.Contains(e, "a .NET array holds");
 
@@ -51,13 +43,13 @@ public sealed class GenerationLimitsTests
         byte[] bytes = File.ReadAllBytes(v1);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8 + 4 * 6), 50_000_000);
         File.WriteAllBytes(v1, bytes);
-        e = Fails("generate", "--checkpoint", v1, "--tokenizer-model-path", tok, "--prompt", "Once");
+        e = Cli.Fails("generate", "--checkpoint", v1, "--tokenizer-model-path", tok, "--prompt", "Once");
         StringAssert.Contains(e, "50,000,000 positions");
 
         // A million stories at once.
         string v0 = Path.Combine(dir, "model.bin");
         ModelExporter.Export(Random(Tokenizer.VocabSize, shared: true, seqLen: 256), ModelExportFormat.Llama2c, v0);
-        e = Fails("generate", "--checkpoint", v0, "--tokenizer-model-path", tok, "--num-samples", "1000000");
+        e = Cli.Fails("generate", "--checkpoint", v0, "--tokenizer-model-path", tok, "--num-samples", "1000000");
         StringAssert.Contains(e, "1,000,000 sequence(s)");
         StringAssert.Contains(e, " GB for the key/value cache");
 

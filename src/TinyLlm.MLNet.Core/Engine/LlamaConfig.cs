@@ -74,7 +74,9 @@ public sealed record LlamaConfig
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistent hyperparameter by its C# name (<c>NHeads</c>).</summary>
-    public void Validate() => Validate(name => name);
+    public void Validate() => Validate(CSharpName);
+
+    private static readonly Func<string, string> CSharpName = name => name;
 
     /// <summary>
     /// <see cref="Validate()"/> with the hyperparameters named by <paramref name="name"/> (from the C# name), as the
@@ -82,9 +84,11 @@ public sealed record LlamaConfig
     /// </summary>
     internal void Validate(Func<string, string> name)
     {
+        // ParamName is the C# option only when the message names C# options: a file's reader quotes the message.
+        string? Param(string option) => ReferenceEquals(name, CSharpName) ? option : null;
         void Positive(int value, string option)
         {
-            if (value <= 0) throw new ArgumentOutOfRangeException(option, $"{name(option)} must be a positive integer; it is {value}.");
+            if (value <= 0) throw new ArgumentOutOfRangeException(Param(option), $"{name(option)} must be a positive integer; it is {value}.");
         }
         Positive(Dim, nameof(Dim));
         Positive(NLayers, nameof(NLayers));
@@ -95,17 +99,17 @@ public sealed record LlamaConfig
         Positive(MaxSeqLen, nameof(MaxSeqLen));
         if (HiddenDim is int h) Positive(h, nameof(HiddenDim));
         if (Dim % NHeads != 0)
-            throw new ArgumentException($"{name(nameof(NHeads))} ({NHeads}) must divide {name(nameof(Dim))} ({Dim}) so that every head has the same size.", nameof(NHeads));
+            throw new ArgumentException($"{name(nameof(NHeads))} ({NHeads}) must divide {name(nameof(Dim))} ({Dim}) so that every head has the same size.", Param(nameof(NHeads)));
         if (NHeads % NKvHeads != 0)
-            throw new ArgumentException($"{name(nameof(NKvHeads))} ({NKvHeads}) must divide {name(nameof(NHeads))} ({NHeads}): each key/value head serves a whole group of query heads.", nameof(NKvHeads));
+            throw new ArgumentException($"{name(nameof(NKvHeads))} ({NKvHeads}) must divide {name(nameof(NHeads))} ({NHeads}): each key/value head serves a whole group of query heads.", Param(nameof(NKvHeads)));
         if (HeadDim % 2 != 0)
-            throw new ArgumentException($"The head size {name(nameof(Dim))} / {name(nameof(NHeads))} = {HeadDim} must be even: RoPE rotates pairs of channels.", nameof(NHeads));
+            throw new ArgumentException($"The head size {name(nameof(Dim))} / {name(nameof(NHeads))} = {HeadDim} must be even: RoPE rotates pairs of channels.", Param(nameof(NHeads)));
         if (!(NormEps > 0) || double.IsInfinity(NormEps))
-            throw new ArgumentOutOfRangeException(nameof(NormEps), $"{name(nameof(NormEps))} must be a positive number; it is {NormEps}.");
+            throw new ArgumentOutOfRangeException(Param(nameof(NormEps)), $"{name(nameof(NormEps))} must be a positive number; it is {NormEps}.");
         if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
-            throw new ArgumentOutOfRangeException(nameof(RopeTheta), $"{name(nameof(RopeTheta))} must be a positive number; it is {RopeTheta}.");
+            throw new ArgumentOutOfRangeException(Param(nameof(RopeTheta)), $"{name(nameof(RopeTheta))} must be a positive number; it is {RopeTheta}.");
         if (!(Dropout >= 0 && Dropout < 1))
-            throw new ArgumentOutOfRangeException(nameof(Dropout), $"{name(nameof(Dropout))} must be in [0, 1); it is {Dropout}.");
+            throw new ArgumentOutOfRangeException(Param(nameof(Dropout)), $"{name(nameof(Dropout))} must be in [0, 1); it is {Dropout}.");
     }
 
     /// <summary>llama2.c's names of the hyperparameters (its <c>ModelArgs</c> and header fields), for errors about its files.</summary>
