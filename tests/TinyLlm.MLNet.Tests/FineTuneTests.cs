@@ -49,7 +49,7 @@ public sealed class FineTuneTests
     private static LlamaGenerationTransformer TrainBase()
     {
         var ml = new MLContext(seed: 1);
-        var tokens = ml.Data.LoadFromEnumerable(GenerationTestModels.Stories.Select(s => new TokenRow { Tokens = Tokenizer.Encode(s.Trim()).ToArray() }));
+        var tokens = ml.Data.LoadFromEnumerable(GenerationTestModels.Stories.Select(s => new TokenRow { Text = s, Tokens = Tokenizer.Encode(s.Trim()).ToArray() }));
         return ml.Transforms.Text.TrainLlama(new LlamaEstimatorOptions { TokenizerModel = Tokenizer.ToBytes(), Training = Tiny(InteropTestModels.TempDir("base"), 40) }).Fit(tokens);
     }
 
@@ -112,7 +112,7 @@ public sealed class FineTuneTests
         string fromV0 = Path.Combine(models, "out-v0");
         var run = Cli.Capture(["train", "--init-from", v0, "--out-dir", fromV0, .. Flags(40)]);
         Assert.AreEqual(0, run.ExitCode, run.All);
-        StringAssert.Contains(run.Out, "fine-tuning the initial model");
+        StringAssert.Contains(run.Error, "fine-tuning the initial model");
         var checkpoint = Checkpoint.Read(Path.Combine(fromV0, Checkpoint.FileName));
         Assert.AreEqual(weights.Config with { MultipleOf = 0 }, checkpoint.ModelArgs with { Dropout = 0, MultipleOf = 0 }, "a v0 file states hidden_dim, not multiple_of");
         Assert.AreEqual(TokenizerFingerprint.Of(Tokenizer), checkpoint.Tokenizer, "the checkpoint records the data's tokenizer");
@@ -146,7 +146,7 @@ public sealed class FineTuneTests
         // A Q8_0 model is dequantized for training, and says so.
         run = Cli.Capture(["train", "--init-from", q8, "--out-dir", Path.Combine(models, "out-q8"), .. Flags(2)]);
         Assert.AreEqual(0, run.ExitCode, run.All);
-        StringAssert.Contains(run.Out, "dequantized to fp32 for training");
+        StringAssert.Contains(run.Error, "dequantized to fp32 for training");
     }
 
     /// <summary><c>tinyllm eval</c>'s cross-entropy of <paramref name="model"/> on the validation shard of <paramref name="data"/>.</summary>
@@ -231,12 +231,12 @@ public sealed class FineTuneTests
 
         // A shape option against the model's, and the checkpoint of out_dir itself.
         var shape = Assert.ThrowsExactly<ArgumentException>(() => new LlamaTrainer(From(v0, o => o.Dim = 48)));
-        StringAssert.Contains(shape.Message, "has dim 32 but the option dim is 48");
+        StringAssert.Contains(shape.Message, "has Dim 32 but the option Dim is 48");
         string outDir = Path.Combine(dir, "own");
         Directory.CreateDirectory(outDir);
         File.Copy(v0, Path.Combine(outDir, Checkpoint.FileName));
         var own = Assert.ThrowsExactly<ArgumentException>(() => new LlamaTrainer(From(Path.Combine(outDir, Checkpoint.FileName), o => o.OutDir = outDir)));
-        StringAssert.Contains(own.Message, "init_from=resume");
+        StringAssert.Contains(own.Message, "InitFrom = resume");
 
         // An initial model together with resume.
         var both = Assert.ThrowsExactly<ArgumentException>(() => new LlamaTrainer(From("resume"), InitialModel.From(Base.Value)));
@@ -259,7 +259,7 @@ public sealed class FineTuneTests
         // The command: a default-valued shape flag given on the command line, and mismatched shards.
         var cli = Cli.Capture("train", "--init-from", v0, "--dim", "288", "--dataset-dir", Path.Combine(dir, "smaller"), "--out-dir", Path.Combine(dir, "cli"));
         Assert.AreEqual(1, cli.ExitCode);
-        StringAssert.Contains(cli.All, "has dim 32 but the option dim is 288");
+        StringAssert.Contains(cli.All, "has --dim 32 but the option --dim is 288");
         cli = Cli.Capture("train", "--init-from", zip, "--dataset-dir", Path.Combine(dir, "other-pieces"), "--out-dir", Path.Combine(dir, "cli"), "--device", "cpu");
         Assert.AreEqual(1, cli.ExitCode);
         StringAssert.Contains(cli.All, "not the same pieces");
@@ -292,6 +292,8 @@ public sealed class FineTuneTests
 
     private sealed class TokenRow
     {
+        public string Text { get; set; } = "";
+
         [VectorType]
         public int[] Tokens { get; set; } = [];
     }

@@ -17,7 +17,7 @@ public sealed class GenerationSchedulerTests
 
     // A request that holds its slot until cancelled: greedy decoding of this model settles into a loop without EOS
     // (EndlessRequestsDoNotEnd checks), and the budget is far away.
-    private static readonly SamplingOptions Endless = new() { Temperature = 0, MaxNewTokens = 1_000_000 };
+    private static readonly SamplingOptions Endless = new() { Temperature = 0, MaxNewTokens = 1_000_000, SlideContextWindow = true };
 
     [TestMethod]
     public void EndlessRequestsDoNotEnd()

@@ -90,7 +90,7 @@ public sealed class GgufBadInputTests
         Refused(Variant("no-eps", (k, v) => k == "llama.attention.layer_norm_rms_epsilon" ? null : v), "llama.attention.layer_norm_rms_epsilon");
         Refused(Variant("string-dim", (k, v) => k == "llama.block_count" ? "two" : v), "has llama.block_count = \"two\"; it must be an integer");
         Refused(Variant("rope-dims", (k, v) => k == "llama.rope.dimension_count" ? 8u : v), "llama.rope.dimension_count = 8");
-        Refused(Variant("heads", (k, v) => k == "llama.attention.head_count_kv" ? 3u : v), "n_kv_heads (3) must divide n_heads (4)");
+        Refused(Variant("heads", (k, v) => k == "llama.attention.head_count_kv" ? 3u : v), "llama.attention.head_count_kv (3) must divide llama.attention.head_count (4)");
         Refused(Variant("vocab", (k, v) => k == "llama.vocab_size" ? 7u : v), "llama.vocab_size = 7 but token_embd.weight has");
     }
 

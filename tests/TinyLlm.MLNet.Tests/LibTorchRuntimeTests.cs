@@ -60,7 +60,8 @@ public sealed class LibTorchRuntimeTests
         string output = run.All;
         string[] lines = System.Text.RegularExpressions.Regex.Replace(output, "\u001B\\[[0-9;]*m", "").Trim().Split('\n');
         Assert.HasCount(1, lines, output);
-        StringAssert.StartsWith(lines[0], "error: Device 'cuda' was asked for, but this application has the CPU-only libtorch");
+        StringAssert.StartsWith(lines[0], "error: --device 'cuda' was asked for, but this application has the CPU-only libtorch");
+        StringAssert.EndsWith(lines[0], "or use --device cpu.");
     }
 
     [TestMethod]

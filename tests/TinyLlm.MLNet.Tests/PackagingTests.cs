@@ -3,11 +3,13 @@ using System.IO.Compression;
 namespace TinyLlm.MLNet.Tests;
 
 /// <summary>
-/// <c>dotnet pack</c> of the library and the <c>tinyllm</c> tool into a temporary folder (Release, as a release would),
-/// then what a user does with them: install the tool from that folder and run it; build a project that references
-/// the library package and check TorchSharp loads in its output (the package's buildTransitive targets patch it).
-/// The tool is a set of .NET 10 RID-specific packages, one per system, each with that system's libtorch only.
-/// Slow: the tool packages carry libtorch (250-460 MB each before compression).
+/// The README's <c>dotnet pack -c Release -o artifacts/packages</c>, run at the root of a fresh clone of this repository
+/// (with the working tree's uncommitted changes laid over it, so the test checks what is being worked on), then what
+/// a user does with the packages: install the tool from that folder and run it; build a project that references
+/// the library package and check TorchSharp loads in its output (the package's buildTransitive targets patch it)
+/// and that no plotting library came with it. The tool is a set of .NET 10 RID-specific packages, one per system, each
+/// with that system's libtorch only. Slow: it builds the whole solution in Release, and the tool packages carry
+/// libtorch (250-460 MB each before compression).
 /// </summary>
 [TestClass]
 [TestCategory("Slow")]
@@ -20,15 +22,39 @@ public sealed class PackagingTests
     public static void Pack(TestContext _)
     {
         _dir = Directory.CreateTempSubdirectory("tinyllm-pack-").FullName;
-        _packages = Path.Combine(_dir, "packages");
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "TinyLlm.MLNet.sln"))) root = root.Parent ?? throw new InvalidOperationException("repository root not found");
-        _root = root.FullName;
-        // The tool's pack builds the library in Release too, so the library's pack needs no second build.
-        _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", "TinyLlm.Cli", "TinyLlm.Cli.csproj")}\" -c Release -o \"{_packages}\" -nologo", out _packOutput, _root);
-        foreach (string library in new[] { "TinyLlm.MLNet", "TinyLlm.MLNet.Core" })
-            if (_packExit == 0)
-                _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", library, library + ".csproj")}\" -c Release --no-build -o \"{_packages}\" -nologo", out _packOutput, _root);
+        _root = Path.Combine(_dir, "clone");
+        _packExit = CloneWithWorkingChanges(root.FullName, _root, out _packOutput);
+        // The README's command, at the root of the clone: it packs every packable project of the solution.
+        if (_packExit == 0)
+            _packExit = Dotnet("pack -c Release -o artifacts/packages -nologo", out _packOutput, _root);
+        _packages = Path.Combine(_root, "artifacts", "packages");
+    }
+
+    // git clone (no bin/ or obj/ of this checkout), then the uncommitted changes and the untracked files git does
+    // not ignore, so that the clone is what is being worked on.
+    private static int CloneWithWorkingChanges(string repository, string clone, out string output)
+    {
+        int rc = ReferenceTools.Run("git", $"clone -q \"{repository}\" \"{clone}\"", out output);
+        if (rc != 0) return rc;
+        rc = ReferenceTools.Run("git", $"-C \"{repository}\" diff HEAD --binary", out string diff);
+        if (rc != 0) { output = diff; return rc; }
+        if (diff.Length > 0)
+        {
+            string patch = Path.Combine(_dir, "working.patch");
+            File.WriteAllText(patch, diff.EndsWith('\n') ? diff : diff + "\n");
+            rc = ReferenceTools.Run("git", $"-C \"{clone}\" apply --whitespace=nowarn \"{patch}\"", out output);
+            if (rc != 0) return rc;
+        }
+        rc = ReferenceTools.Run("git", $"-C \"{repository}\" ls-files --others --exclude-standard -z", out string untracked);
+        foreach (string file in untracked.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string target = Path.Combine(clone, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(Path.Combine(repository, file), target, overwrite: true);
+        }
+        return rc;
     }
 
     [ClassCleanup]
@@ -55,6 +81,7 @@ public sealed class PackagingTests
         // The app picks the libtorch of its system; the library forces none (see AProjectReferencingTheLibraryPackage...).
         StringAssert.DoesNotMatch(text, new System.Text.RegularExpressions.Regex("<dependency id=\"(libtorch|TorchSharp-c)"));
         StringAssert.Contains(text, "<dependency id=\"TinyLlm.MLNet.Core\"");
+        StringAssert.DoesNotMatch(text, new System.Text.RegularExpressions.Regex("<dependency id=\"(ScottPlot|SkiaSharp)"), "the loss plot is the tool's");
 
         // The serving package: the pure .NET part, with no TorchSharp dependency.
         using var core = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.MLNet.Core.0.1.0.nupkg"));
@@ -186,6 +213,9 @@ public sealed class PackagingTests
             """<PackageReference Include="TinyLlm.MLNet" Version="0.1.0" /><PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />"""));
         Assert.AreEqual(0, Dotnet("build -nologo -p:RestoreIgnoreFailedSources=true", out output, consumer), output);
         Assert.AreEqual(0, Dotnet(Path.Combine("bin", "Debug", "net10.0", "Consumer.dll"), out output, consumer), output);
+        string bin = Path.Combine(consumer, "bin", "Debug", "net10.0");
+        Assert.IsFalse(Directory.EnumerateFiles(bin, "*", SearchOption.AllDirectories).Any(f => Path.GetFileName(f).Contains("SkiaSharp", StringComparison.OrdinalIgnoreCase)),
+            "a trainer app carries no SkiaSharp");
         StringAssert.StartsWith(output, "sum 3\n");
         Assert.IsTrue(output.Length > 50, output);
     }

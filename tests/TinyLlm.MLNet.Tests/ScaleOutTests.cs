@@ -102,7 +102,7 @@ public sealed class ScaleOutTests
         string[] sameShape = ["--vocab-size", "--dim", "--n-layers", "--n-heads", "--n-kv-heads", "--multiple-of", "--max-seq-len"];
         var run = Cli.Capture(["train", "--data-dir", data, "--out-dir", ours, "--init-from", initial, .. WithoutFlags(TinyRun, sameShape)]);
         Assert.AreEqual(0, run.ExitCode, run.All);
-        StringAssert.Contains(run.Out, "fine-tuning the initial model");
+        StringAssert.Contains(run.Error, "fine-tuning the initial model");
         ScaleOutProcesses.Run(1, ["--data-dir", data, "--out-dir", theirs, "--init-from", initial, .. WithoutFlags(TinyRun, sameShape)]);
 
         AssertSameRun(ours, "tinyllm train", theirs, "scale-out/train.py", 1e-4);

@@ -94,7 +94,7 @@ public sealed class ServeCommandTests
             (["--model", Path.Combine(_dir, "missing.bin")], "does not exist"),
             (["--model", model], "--tokenizer-model-path is required with a model file"),
             (["--model", model, "--port", "70000"], "--port must be between 0 and 65535; it is 70000"),
-            (["--model", model, "--max-batch", "0"], "MaxBatch (--max-batch) must be at least 1; it is 0"),
+            (["--model", model, "--max-batch", "0"], "error: --max-batch must be at least 1; it is 0"),
             (["--model", model, "--max-tokens", "0"], "--max-tokens must be at least 1; it is 0"),
         ];
         foreach (var (args, message) in cases)

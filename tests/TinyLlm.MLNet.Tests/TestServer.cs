@@ -37,13 +37,14 @@ internal sealed class TestServer : IAsyncDisposable
 
     public Uri Address => Server.Address;
 
-    public static async Task<TestServer> StartAsync(int maxBatch = 16, int maxWaiting = 64, int maxTokens = 256, long maxRequestBytes = 1 << 20)
+    public static async Task<TestServer> StartAsync(int maxBatch = 16, int maxWaiting = 64, int maxTokens = 256, long maxRequestBytes = 1 << 20, bool contextShift = false)
     {
         var scheduler = new GenerationScheduler(Generator.Value, new GenerationSchedulerOptions { MaxBatch = maxBatch, MaxWaiting = maxWaiting });
         var log = new StringWriter();
         var server = await OpenAiServer.StartAsync(scheduler, new OpenAiServerOptions
         {
             Port = 0, ModelId = ModelId, MaxTokens = maxTokens, MaxRequestBytes = maxRequestBytes, Log = TextWriter.Synchronized(log),
+            Defaults = new SamplingOptions { SlideContextWindow = contextShift },
         });
         return new TestServer(scheduler, server, log);
     }

@@ -89,7 +89,7 @@ internal static class BenchServeCommand
         return new RunResult(0, clients, jobs.Length, tokens.Sum(), seconds, tokens.Sum() / seconds,
             Percentile(sorted, 0.5), Percentile(sorted, 0.95), cpu.OthersSince(serverPid, seconds),
             string.Join('\u0001', texts).GetHashCode(StringComparison.Ordinal).ToString("x8", CultureInfo.InvariantCulture),
-            File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "");
+            OperatingSystem.IsLinux() ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "");
     }
 
     // One streaming request: milliseconds to the first piece of text, completion tokens (from the usage chunk), text.
@@ -135,7 +135,7 @@ internal static class BenchServeCommand
 
         public static CpuSample Take(int? serverPid)
         {
-            if (!File.Exists("/proc/stat")) return new CpuSample(0, 0, 0);
+            if (!OperatingSystem.IsLinux()) return new CpuSample(0, 0, 0); // /proc is Linux's; elsewhere the column stays empty
             // cpu  user nice system idle iowait irq softirq steal ...
             double[] f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             double busy = (f.Sum() - f[3] - f[4]) / Tick;
@@ -145,7 +145,7 @@ internal static class BenchServeCommand
         /// <summary>Cores' worth of CPU that other processes used since this sample, over <paramref name="seconds"/>; null without the server's pid.</summary>
         public double? OthersSince(int? serverPid, double seconds)
         {
-            if (serverPid is null || !File.Exists("/proc/stat")) return null;
+            if (serverPid is null || !OperatingSystem.IsLinux()) return null;
             var now = Take(serverPid);
             double others = now.MachineBusy - MachineBusy - (now.Server - Server) - (now.Self - Self);
             return Math.Max(0, others / seconds);

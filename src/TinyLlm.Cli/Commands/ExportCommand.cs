@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Tokenization;
 
@@ -40,6 +41,8 @@ internal static class ExportCommand
             if (group < 1) throw new ArgumentException($"--group-size must be at least 1; it was {group}.");
             if (binPath is not null && tokPath is null)
                 throw new ArgumentException("--tokenizer-bin needs --tokenizer-model-path: the .model to convert.");
+            string source = parse.GetValue(checkpoint) ?? Path.Combine("out", "ckpt.bin");
+            RefuseWritingOverInputs(outPath, fmt, binPath?.FullName, source, tokPath?.FullName);
             SentencePieceModel? tok = null;
             if (tokPath is not null)
             {
@@ -49,7 +52,6 @@ internal static class ExportCommand
 
             if (outPath is not null)
             {
-                string source = parse.GetValue(checkpoint) ?? Path.Combine("out", "ckpt.bin");
                 var weights = GenerationModelLoader.ReadWeights(source);
                 // a GGUF file carries its vocabulary: the tokenizer of any export from it unless one is given
                 if (tok is null && GgufLlama.IsGguf(source) && fmt is ModelExportFormat.Gguf or ModelExportFormat.HuggingFace)
@@ -89,4 +91,32 @@ internal static class ExportCommand
         "q8_0" or "q8" => GgmlType.Q8_0,
         _ => throw new ArgumentException($"--weights '{name}' is not a GGUF weight type; use f32, f16, bf16 or q8_0."),
     };
+
+    // The model and the tokenizer are read whole before anything is written, and nothing is written over them: an
+    // --out or --tokenizer-bin that is an input under another name (a link, a relative path) is refused.
+    private static void RefuseWritingOverInputs(string? outPath, ModelExportFormat format, string? binPath, string source, string? tokenizerPath)
+    {
+        var inputs = new List<(string Flag, string Path)> { ("--checkpoint", source) };
+        if (tokenizerPath is not null) inputs.Add(("--tokenizer-model-path", tokenizerPath));
+        var outputs = new List<(string Flag, string Path)>();
+        if (outPath is not null)
+        {
+            if (format != ModelExportFormat.HuggingFace) outputs.Add(("--out", outPath));
+            else
+            {
+                // A Hugging Face export writes these files into the --out folder (and is read from such a folder).
+                outputs.Add(("--out", outPath));
+                foreach (string file in new[] { "config.json", "generation_config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json" })
+                    outputs.Add(("--out", Path.Combine(outPath, file)));
+            }
+        }
+        if (binPath is not null) outputs.Add(("--tokenizer-bin", binPath));
+        foreach (var output in outputs)
+            foreach (var input in inputs)
+                if (SameFile.Check(output.Path, input.Path))
+                    throw new ArgumentException(
+                        $"{output.Flag} '{output.Path}' would overwrite {input.Flag} '{input.Path}', which is being exported; write the export to another path.");
+        if (outPath is not null && binPath is not null && SameFile.Check(outPath, binPath))
+            throw new ArgumentException($"--out and --tokenizer-bin are the same file, '{outPath}'; give each its own path.");
+    }
 }

@@ -22,9 +22,10 @@ internal static class GenerateCommand
         var device = new Option<string?>("--device") { Description = "auto, cpu or cuda (default: what the --model zip saved, else auto: cuda when visible, else cpu)." };
         var backend = new Option<string?>("--backend") { Description = "auto, engine (TinyLlm's .NET CPU engine) or torch (TorchSharp with a KV cache, CPU or CUDA). Default: what the --model zip saved, else auto: torch on CUDA, else the engine." };
         var weightFormat = WeightFormatOption.Create();
+        var slide = new Option<bool>("--slide-context-window") { Description = "When prompt and story fill the model's context, go on conditioned on its last half instead of stopping (run.c stops)." };
 
         var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
-        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend, weightFormat })
+        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend, weightFormat, slide })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -41,6 +42,7 @@ internal static class GenerateCommand
                 TopK = parse.GetValue(topK),
                 TopP = parse.GetValue(topP),
                 Seed = parse.GetValue(seed),
+                SlideContextWindow = parse.GetValue(slide),
             };
             sampling.Validate();
 
@@ -51,10 +53,14 @@ internal static class GenerateCommand
             if (count == 1)
             {
                 // One story streams to the terminal as it is generated.
+                // The decoder first: a model too large for memory fails before any text is printed.
+                using var decoder = generator.CreateDecoder();
                 Console.Write(start);
-                var result = generator.Generate(start, sampling, piece => Console.Write(piece));
+                var result = generator.Generate(start, sampling, piece => Console.Write(piece), decoder);
                 Console.WriteLine();
-                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s, {ranOn}{(result.StoppedAtEndOfText ? ", end of story" : "")}]");
+                string end = result.StoppedAtEndOfText ? ", end of story"
+                    : result.StoppedAtContextLength ? $", stopped at the model's context length ({generator.Weights.Config.MaxSeqLen} positions; --slide-context-window goes on)" : "";
+                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s, {ranOn}{end}]");
                 return 0;
             }
             // Several stories are generated together as one batch (story i with seed + i), then printed.
@@ -66,8 +72,9 @@ internal static class GenerateCommand
                 Console.WriteLine(start + results[i].Text);
                 if (i < count - 1) Console.WriteLine("---------------");
             }
-            int total = results.Sum(r => r.TokenIds.Count);
-            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s, {ranOn}]");
+            int total = results.Sum(r => r.TokenIds.Count), full = results.Count(r => r.StoppedAtContextLength);
+            string atContext = full > 0 ? $", {full} stopped at the model's context length ({generator.Weights.Config.MaxSeqLen} positions; --slide-context-window goes on)" : "";
+            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s, {ranOn}{atContext}]");
             return 0;
         });
         return command;

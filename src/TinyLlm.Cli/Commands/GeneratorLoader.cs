@@ -20,6 +20,7 @@ internal static class GeneratorLoader
         if (zip is not null)
         {
             if (checkpoint is not null) throw new ArgumentException("Give either --model (an ML.NET zip) or --checkpoint with --tokenizer-model-path, not both.");
+            InputPaths.RequireFile(zip.FullName, "--model", "an ML.NET model zip");
             var ml = new MLContext();
             ml.ComponentCatalog.RegisterTinyLlm();
             var generation = GenerationModelLoader.LoadZip(ml, zip.FullName);

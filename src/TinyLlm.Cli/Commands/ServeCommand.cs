@@ -23,10 +23,11 @@ internal static class ServeCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "A request's token budget when it gives none (max_tokens), and the most it may ask for.", DefaultValueFactory = _ => 256 };
         var maxRequestBytes = new Option<long>("--max-request-bytes") { Description = "The largest request body accepted (413 above).", DefaultValueFactory = _ => 1 << 20 };
         var modelId = new Option<string?>("--model-id") { Description = "The model's name in /v1/models and in requests (default: the model file's name without extension)." };
+        var contextShift = new Option<bool>("--context-shift") { Description = "When a request's text fills the model's context, go on conditioned on the most recent half of it (as llama.cpp's server option of that name) instead of stopping with finish_reason \"length\"." };
         var weightFormat = WeightFormatOption.Create();
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (POST /v1/completions, /v1/chat/completions; streaming), with continuous batching and a page to try it at /.");
-        foreach (var o in new Option[] { model, tokenizer, host, port, maxBatch, maxWaiting, maxTokens, maxRequestBytes, modelId, weightFormat })
+        foreach (var o in new Option[] { model, tokenizer, host, port, maxBatch, maxWaiting, maxTokens, maxRequestBytes, modelId, contextShift, weightFormat })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -50,11 +51,15 @@ internal static class ServeCommand
                 ? GeneratorLoader.Load(file, null, null, null, null, format)
                 : GeneratorLoader.Load(null, file, parse.GetValue(tokenizer), null, null, format);
             serverOptions.Defaults = generation.Options.Sampling;
+            if (parse.GetValue(contextShift)) serverOptions.Defaults.SlideContextWindow = true;
             var generator = generation.Generator;
             using var scheduler = new GenerationScheduler(generator, schedulerOptions);
             using var stop = new CancellationTokenSource();
+            // .NET maps these onto every system: on Windows SIGINT is Ctrl+C, SIGTERM a shutdown, and SIGHUP the console
+            // window closing (on Unix SIGHUP keeps its usual meaning, so it is left alone there).
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var consoleClosed = OperatingSystem.IsWindows() ? PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop) : null;
             var server = OpenAiServer.StartAsync(scheduler, serverOptions).GetAwaiter().GetResult();
             var config = generator.Weights.Config;
             Console.Error.WriteLine($"tinyllm serve: '{serverOptions.ModelId}' ({config.Dim}/{config.NLayers}/{config.NHeads}/{config.NKvHeads}, vocab {config.VocabSize}, context {config.MaxSeqLen}, {generator.Weights.Format}) on {GeneratorLoader.RanOn(generator)}; max batch {scheduler.MaxBatch}, max waiting {scheduler.MaxWaiting}, max tokens {serverOptions.MaxTokens}");

@@ -59,7 +59,7 @@ internal static class SynthCommand
             var clock = Stopwatch.StartNew();
             IReadOnlyList<string> shards = [];
             long bytes = 0;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                          new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(context =>

@@ -31,9 +31,15 @@ internal static class TrainCommand
             Required = true,
         };
         command.Options.Add(dataDir);
+        var allowIncomplete = new Option<bool>("--allow-incomplete-shards")
+        {
+            Description = "Train on a shard folder whose pretokenize run did not finish (refused otherwise).",
+        };
+        command.Options.Add(allowIncomplete);
 
         // I/O
-        Add("--out-dir", d.OutDir, "Folder for ckpt.bin, model.bin, metrics.csv and loss.png.", (o, v) => o.OutDir = v);
+        // The library writes no file unless told where; the command writes into out/ as train.py does.
+        Add("--out-dir", "out", "Folder for ckpt.bin, model.bin, metrics.csv and loss.png (holds train.lock while training).", (o, v) => o.OutDir = v);
         Add("--eval-interval", d.EvalInterval, "Evaluate (and maybe checkpoint) every N iterations.", (o, v) => o.EvalInterval = v);
         Add("--log-interval", d.LogInterval, "Log the training loss every N iterations.", (o, v) => o.LogInterval = v);
         Add("--eval-iters", d.EvalIters, "Batches per split in each evaluation.", (o, v) => o.EvalIters = v);
@@ -80,11 +86,12 @@ internal static class TrainCommand
             if (trainer.InitialModel is { } initial)
             {
                 var c = initial.Weights.Config;
-                AnsiConsole.MarkupLineInterpolated($"fine-tuning {initial.Description}: {c.Dim}/{c.NLayers}/{c.NHeads}/{c.NKvHeads}, vocabulary {c.VocabSize}, context {c.MaxSeqLen}, {(c.SharedClassifier ? "tied" : "untied")} classifier; a new optimizer, schedule and iteration count");
-                if (initial.DequantizationNote() is { } note) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {note}");
+                Terminal.Messages.MarkupLineInterpolated($"fine-tuning {initial.Description}: {c.Dim}/{c.NLayers}/{c.NHeads}/{c.NKvHeads}, vocabulary {c.VocabSize}, context {c.MaxSeqLen}, {(c.SharedClassifier ? "tied" : "untied")} classifier; a new optimizer, schedule and iteration count");
+                if (initial.DequantizationNote() is { } note) Terminal.Messages.MarkupLineInterpolated($"[yellow]note:[/] {note}");
             }
             string shards = ShardFolder(parse.GetValue(dataDir)!, o.VocabSize);
-            using var data = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = o.MaxSeqLen, Seed = o.Seed });
+            using var data = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = o.MaxSeqLen, Seed = o.Seed },
+                allowIncompleteShards: parse.GetValue(allowIncomplete));
             return Run(trainer, data);
         });
         return command;
@@ -99,13 +106,13 @@ internal static class TrainCommand
         if (trainer.InitialModel is null && trainer.Options.InitFrom != "resume") return;
         foreach (var (name, value, _, _) in TrainingShape.Fields)
         {
-            var flag = command.Options.OfType<Option<int>>().Single(f => f.Name == "--" + name.Replace('_', '-'));
+            var flag = command.Options.OfType<Option<int>>().Single(f => FlagNames.Pascal(f.Name) == name);
             if (parse.GetResult(flag) is not { Implicit: false }) continue;
             int given = parse.GetValue(flag), model = value(trainer.Options);
             if (given == model) continue;
             throw trainer.InitialModel is { } initial
                 ? new ArgumentException(TrainingShape.FineTuneConflict(initial.Description, name, model, given))
-                : new InvalidDataException(TrainingShape.ResumeConflict(trainer.CheckpointPath, name, model, given));
+                : new InvalidDataException(TrainingShape.ResumeConflict(trainer.CheckpointPath!, name, model, given));
         }
     }
 
@@ -120,7 +127,7 @@ internal static class TrainCommand
     /// <summary>The shard folder of <see cref="ShardFolder"/>, or null when there is none.</summary>
     internal static string? FindShardFolder(DirectoryInfo dir, int vocabSize)
     {
-        if (!dir.Exists) throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' does not exist (--data-dir).");
+        InputPaths.RequireFolder(dir.FullName, "--data-dir", $"the folder of .bin shards, or a dataset folder holding tok{vocabSize}/");
         if (dir.EnumerateFiles("*.bin").Any()) return dir.FullName;
         foreach (string nested in new[] { Path.Combine(dir.FullName, $"tok{vocabSize}"), Path.Combine(dir.FullName, "TinyStories_all_data", $"tok{vocabSize}") })
             if (Directory.Exists(nested)) return nested;
@@ -141,7 +148,7 @@ internal static class TrainCommand
         try
         {
             TrainingResult? result = null;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
@@ -158,22 +165,24 @@ internal static class TrainCommand
                                 task.Description = $"iter {p.Iter} | loss {p.Loss:F4} | lr {p.LearningRate:0.00e+00} | {p.StepMilliseconds:F0} ms | {p.TokensPerSecond:F0} tok/s{mfu}";
                                 break;
                             case TrainingEvent.Eval:
-                                AnsiConsole.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                                // metrics.csv has this evaluation by now
+                                if (o.WriteMetrics) LossCurvePlot.Update(Path.Combine(o.OutDir!, MetricsLog.CsvName));
                                 break;
                             case TrainingEvent.Checkpoint:
-                                AnsiConsole.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
                                 break;
                         }
                     });
                     result = trainer.Fit(data, progress, cts.Token);
                 });
             using var model = result!.Model;
-            AnsiConsole.MarkupLineInterpolated($"done: {result.IterNum} iterations, best val loss {result.BestValLoss:F4}; outputs in {Path.GetFullPath(o.OutDir)}");
+            AnsiConsole.MarkupLineInterpolated($"done: {result.IterNum} iterations, best val loss {result.BestValLoss:F4}; outputs in {Path.GetFullPath(o.OutDir!)}");
             return 0;
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]interrupted after iteration {lastIter}[/]; resume from the last checkpoint with --init-from resume.");
+            Terminal.Messages.MarkupLineInterpolated($"[yellow]interrupted after iteration {lastIter}[/]; resume from the last checkpoint with --init-from resume.");
             return 130;
         }
         finally

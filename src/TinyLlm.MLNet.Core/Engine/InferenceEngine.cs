@@ -39,6 +39,7 @@ public sealed class InferenceEngine : ITokenDecoder
     {
         _w = weights ?? throw new ArgumentNullException(nameof(weights));
         if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), $"An engine needs at least one sequence slot; got {slots}.");
+        DecoderMemory.Check(weights.Config, slots);
         _p = weights.Config;
         _normEps = (float)_p.NormEps;
         Slots = slots;

@@ -40,6 +40,9 @@ public static class GenerationModelLoader
             return ReadCheckpoint(path);
         if (GgufFile.HasMagic(magic))
             return GgufLlama.ReadWeights(path);
+        if (magic[0] == (byte)'P' && magic[1] == (byte)'K' && magic[2] == 3 && magic[3] == 4)
+            throw new InvalidDataException(
+                $"'{path}' is a zip file, not a model file: an ML.NET model zip is loaded with mlContext.Model.Load (or `tinyllm generate --model`).");
         if (BitConverter.ToUInt32(magic) == 0x616b3432)
         {
             int version = BitConverter.ToInt32(magic[4..]);
@@ -72,7 +75,9 @@ public static class GenerationModelLoader
         {
             if (tokenizerModelPath is null)
                 throw new ArgumentException($"'{modelPath}' carries no vocabulary (only a GGUF file does): give the tokenizer .model it was trained with.", nameof(tokenizerModelPath));
-            return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
+            // The tokenizer first, by its path: a wrong file there is named before the (larger) model is read.
+            var tokenizer = SentencePieceModel.Load(tokenizerModelPath);
+            return new LlamaGenerationTransformer(env, ReadWeights(modelPath), tokenizer.ToBytes(), options);
         }
         var (weights, embedded) = GgufLlama.ReadModel(modelPath, requireTokenizer: tokenizerModelPath is null);
         if (tokenizerModelPath is null)
@@ -87,15 +92,29 @@ public static class GenerationModelLoader
     /// <see cref="LlamaGenerationTransformer"/>), loaded with <paramref name="mlContext"/>.
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="zipPath"/>.</exception>
-    /// <exception cref="InvalidDataException">The zip holds no TinyLlm generation stage.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model zip, is damaged, or holds no TinyLlm generation stage.</exception>
     public static LlamaGenerationTransformer LoadZip(MLContext mlContext, string zipPath)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         if (!File.Exists(zipPath)) throw new FileNotFoundException($"Model zip '{zipPath}' does not exist.", zipPath);
-        var loaded = mlContext.Model.Load(zipPath, out _);
+        ITransformer loaded;
+        try
+        {
+            loaded = mlContext.Model.Load(zipPath, out _);
+        }
+        catch (Exception thrown) when (Unwrap(thrown) is var e && e is InvalidDataException or FormatException or InvalidOperationException or NotSupportedException
+                                           or IOException and not FileNotFoundException && !e.Message.Contains(zipPath, StringComparison.Ordinal))
+        {
+            // ML.NET's own words ("Failed to open a zip archive", "Could not load legacy format model") name no file.
+            throw new InvalidDataException($"'{zipPath}' is not a TinyLlm model zip ({e.Message.TrimEnd('.')}): a model zip is one saved by mlContext.Model.Save or `tinyllm quickstart`.", e);
+        }
         return (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
             ?? throw new InvalidDataException($"Model zip '{zipPath}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
     }
+
+    // ML.NET calls the loaders of a chain's parts through reflection, so a damaged part's error arrives wrapped.
+    private static Exception Unwrap(Exception e) =>
+        e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
 
     /// <summary>True when <paramref name="path"/> is a file that starts like a zip archive (an ML.NET model), false for anything else.</summary>
     public static bool IsZip(string path)

@@ -32,11 +32,14 @@ public sealed class Sampler
     {
         if (logits.Length != _probs.Length)
             throw new ArgumentException($"Expected {_probs.Length} logits, got {logits.Length}.", nameof(logits));
-        if (_options.Temperature == 0f)
+        if (_options.Temperature < SamplingOptions.GreedyBelow)
             return TensorPrimitives.IndexOfMax(logits);
 
+        // (logit - max) / temperature: at most 0, so neither the division nor the exponentials below can overflow
+        // (the softmax of TensorPrimitives does not subtract the maximum itself).
         var probs = _probs.AsSpan();
-        TensorPrimitives.Divide(logits, _options.Temperature, probs);
+        TensorPrimitives.Subtract(logits, TensorPrimitives.Max(logits), probs);
+        TensorPrimitives.Divide(probs, _options.Temperature, probs);
         int k = Math.Min(_options.TopK, probs.Length);
         bool filter = k < probs.Length || _options.TopP < 1f;
         if (!filter)

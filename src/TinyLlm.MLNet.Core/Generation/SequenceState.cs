@@ -16,6 +16,12 @@ internal enum SequenceStep
 
     /// <summary>The token budget is spent (the last token is part of the text).</summary>
     BudgetSpent,
+
+    /// <summary>
+    /// The context is full and the options do not slide it (<see cref="SamplingOptions.SlideContextWindow"/>): the model
+    /// was trained on no later position, so the sequence stops there, as run.c does (the last token is part of the text).
+    /// </summary>
+    ContextFull,
 }
 
 /// <summary>
@@ -30,6 +36,7 @@ internal sealed class SequenceState
     private readonly IncrementalDetokenizer _detokenizer;
     private readonly List<int> _context;
     private readonly int _bos, _eos, _budget, _contextLength;
+    private readonly bool _slide;
 
     /// <summary>A sequence that continues <paramref name="prompt"/> (ids, BOS first, at most the context long), sampled as <paramref name="sampling"/> says.</summary>
     public SequenceState(int[] prompt, SamplingOptions sampling, SentencePieceModel tokenizer, int vocabSize, int contextLength)
@@ -43,6 +50,7 @@ internal sealed class SequenceState
         _eos = tokenizer.EosId;
         _budget = sampling.MaxNewTokens;
         _contextLength = contextLength;
+        _slide = sampling.SlideContextWindow;
         Position = prompt.Length;
     }
 
@@ -64,11 +72,14 @@ internal sealed class SequenceState
     /// <summary>After a <see cref="SequenceStep.Refill"/>: the most recent tokens, to run from position 0.</summary>
     public int[] Window { get; private set; } = [];
 
-    /// <summary>True once <see cref="Advance"/> returned <see cref="SequenceStep.Ended"/> or <see cref="SequenceStep.BudgetSpent"/>.</summary>
+    /// <summary>True once <see cref="Advance"/> returned <see cref="SequenceStep.Ended"/>, <see cref="SequenceStep.BudgetSpent"/> or <see cref="SequenceStep.ContextFull"/>.</summary>
     public bool Finished { get; private set; }
 
     /// <summary>True when the model ended the story before the budget ran out.</summary>
     public bool Ended { get; private set; }
+
+    /// <summary>True when the sequence stopped because the context was full (<see cref="SequenceStep.ContextFull"/>).</summary>
+    public bool AtContextLength { get; private set; }
 
     /// <summary>The generated text so far.</summary>
     public string Text => _detokenizer.Text;
@@ -96,9 +107,14 @@ internal sealed class SequenceState
         }
         if (Position == _contextLength)
         {
-            // The context is full. Like the reference, condition on the most recent tokens only: refill the cache with
-            // the last half of the context (a sliding window that moves by half a context at a time, so its cost stays
-            // linear).
+            // The context is full: the model was trained on no later position. Stop, as run.c does, unless asked to
+            // condition on the most recent tokens only: refill the cache with the last half of the context (a window
+            // that moves by half a context at a time, so its cost stays linear).
+            if (!_slide)
+            {
+                Finished = AtContextLength = true;
+                return SequenceStep.ContextFull;
+            }
             int keep = _contextLength / 2;
             Window = _context.GetRange(_context.Count - keep, keep).ToArray();
             Position = keep;

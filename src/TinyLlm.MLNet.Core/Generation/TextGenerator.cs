@@ -7,8 +7,8 @@ namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
 /// Continues a prompt: encodes it (BOS first), runs it through the model once to fill the key/value cache, then
-/// samples one token per step until the budget is spent or the model emits EOS or BOS (the start of a new
-/// story, as llama2.c stops). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
+/// samples one token per step until the budget is spent, the model emits EOS or BOS (the start of a new story, as
+/// llama2.c stops), or the context is full (unless <see cref="SamplingOptions.SlideContextWindow"/>). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
 /// pieces until they complete a UTF-8 character.
 /// </summary>
 /// <remarks>
@@ -174,7 +174,10 @@ public sealed class TextGenerator : IDisposable
             var q = seqs[i];
             string rest = q.Flush();
             if (rest.Length > 0) onText?.Invoke(i, rest);
-            results[i] = new GenerationResult(q.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds);
+            results[i] = new GenerationResult(q.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds)
+            {
+                StoppedAtContextLength = q.AtContextLength,
+            };
         }
         return results;
     }

@@ -213,7 +213,7 @@ public static class GgufLlama
         };
         try
         {
-            dims.Validate();
+            dims.Validate(KeyName);
         }
         catch (ArgumentException e)
         {
@@ -271,4 +271,14 @@ public static class GgufLlama
         yield return Norm("output_norm.weight", w => w.FinalNorm, 0);
         if (!p.SharedClassifier) yield return Matrix("output.weight", w => w.ClassifierMatrix, 0, v, d);
     }
+
+    // The file's metadata keys for the hyperparameters, for errors about them.
+    private static string KeyName(string option) => option switch
+    {
+        nameof(LlamaConfig.Dim) => $"{Architecture}.embedding_length", nameof(LlamaConfig.NLayers) => $"{Architecture}.block_count",
+        nameof(LlamaConfig.NHeads) => $"{Architecture}.attention.head_count", nameof(LlamaConfig.NKvHeads) => $"{Architecture}.attention.head_count_kv",
+        nameof(LlamaConfig.MaxSeqLen) => $"{Architecture}.context_length", nameof(LlamaConfig.HiddenDim) => $"{Architecture}.feed_forward_length",
+        nameof(LlamaConfig.NormEps) => $"{Architecture}.attention.layer_norm_rms_epsilon", nameof(LlamaConfig.RopeTheta) => $"{Architecture}.rope.freq_base",
+        _ => LlamaConfig.Llama2cName(option),
+    };
 }

@@ -223,10 +223,10 @@ public sealed class GenerationScheduler : IDisposable
             var step = sequence.Advance(_decoder.Logits(slot), out string piece);
             if (step != SequenceStep.Ended) Interlocked.Increment(ref _generatedTokens);
             bool open = step == SequenceStep.Ended || request.Emit(piece);
-            if (!open || step is SequenceStep.Ended or SequenceStep.BudgetSpent)
+            if (!open || step is SequenceStep.Ended or SequenceStep.BudgetSpent or SequenceStep.ContextFull)
             {
                 Release(slot);
-                request.Finish(step == SequenceStep.BudgetSpent ? GenerationFinishReason.Length : GenerationFinishReason.Stop);
+                request.Finish(step is SequenceStep.BudgetSpent or SequenceStep.ContextFull ? GenerationFinishReason.Length : GenerationFinishReason.Stop);
                 continue;
             }
             if (step == SequenceStep.Refill)

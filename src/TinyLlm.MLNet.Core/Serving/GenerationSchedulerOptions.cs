@@ -19,9 +19,9 @@ public sealed class GenerationSchedulerOptions
     public void Validate()
     {
         if (MaxBatch < 1)
-            throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, $"MaxBatch (--max-batch) must be at least 1; it is {MaxBatch}.");
+            throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, $"MaxBatch must be at least 1; it is {MaxBatch}.");
         if (MaxWaiting < 0)
-            throw new ArgumentOutOfRangeException(nameof(MaxWaiting), MaxWaiting, $"MaxWaiting (--max-waiting) must be 0 or more; it is {MaxWaiting}.");
+            throw new ArgumentOutOfRangeException(nameof(MaxWaiting), MaxWaiting, $"MaxWaiting must be 0 or more; it is {MaxWaiting}.");
     }
 
     /// <summary>A copy.</summary>

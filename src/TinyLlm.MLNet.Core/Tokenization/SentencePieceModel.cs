@@ -132,15 +132,22 @@ public sealed class SentencePieceModel
 
     /// <summary>
     /// Writes <paramref name="modelPath"/> (the model) and the same path with extension <c>.vocab</c>, each through a
-    /// temporary file renamed into place.
+    /// temporary file renamed into place. The <c>.vocab</c> (a listing for people) goes first and the <c>.model</c>
+    /// (what every reader uses) last, so a <c>.model</c> is never newer than its listing; a run killed between the two
+    /// renames leaves the previous <c>.model</c> beside the new listing, which <see cref="VocabMatches"/> detects.
     /// </summary>
     public void Save(string modelPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(modelPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        AtomicFile.WriteAllBytes(modelPath, _bytes);
         AtomicFile.WriteAllText(Path.ChangeExtension(modelPath, ".vocab"), ToVocabText());
+        AtomicFile.WriteAllBytes(modelPath, _bytes);
+    }
+
+    /// <summary>Whether the <c>.vocab</c> beside <paramref name="modelPath"/> lists exactly this model's pieces.</summary>
+    public bool VocabMatches(string modelPath)
+    {
+        string vocab = Path.ChangeExtension(modelPath, ".vocab");
+        return File.Exists(vocab) && File.ReadAllText(vocab) == ToVocabText();
     }
 
     /// <summary>
@@ -195,6 +202,7 @@ public sealed class SentencePieceModel
     public static SentencePieceModel Load(string modelPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (Directory.Exists(modelPath)) throw new ArgumentException($"Tokenizer model '{modelPath}' is a folder; give the .model file.", nameof(modelPath));
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"Tokenizer model '{modelPath}' does not exist.", modelPath);
         return FromBytes(File.ReadAllBytes(modelPath), modelPath);
     }

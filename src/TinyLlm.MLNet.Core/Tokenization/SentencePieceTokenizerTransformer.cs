@@ -74,7 +74,7 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
         [(_output, new VectorDataViewType(NumberDataViewType.Int32))];
 
     private protected override DataViewSchema.Annotations? OutputAnnotations(int outputIndex) =>
-        TokenizerAnnotations.Create(Model.ToBytes());
+        TokenizerAnnotations.Create(Model.ToBytes(), _input);
 
     private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _input);
 

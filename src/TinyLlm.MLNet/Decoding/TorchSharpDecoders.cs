@@ -30,6 +30,7 @@ public sealed class TorchSharpDecoders : ITokenDecoderFactory
         ArgumentNullException.ThrowIfNull(weights);
         if (Unsupported(weights.Config) is { } why) throw new ArgumentException(why, nameof(weights));
         var target = DeviceSelection.ResolveDevice(device);
+        if (target.type == DeviceType.CPU) DecoderMemory.Check(weights.Config, 1);
         var model = weights.ToLlamaModel();
         model.ComputeType = compute;
         Model = target.type == DeviceType.CPU ? model : model.to(target);

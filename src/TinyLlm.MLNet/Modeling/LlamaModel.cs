@@ -35,7 +35,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <c>w3</c> instead of <c>w2</c>, which its authors call a slip (llama2.c issue #579). We keep llama2.c's
     /// choice so that the two implementations start from the same distribution.)
     /// </summary>
-    /// <exception cref="ArgumentException">The configuration is inconsistent (see <see cref="LlamaConfig.Validate"/>).</exception>
+    /// <exception cref="ArgumentException">The configuration is inconsistent (see <see cref="LlamaConfig.Validate()"/>).</exception>
     public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -108,7 +108,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         long seqlen = tokens.shape[1];
         if (seqlen > _config.MaxSeqLen)
-            throw new ArgumentException($"The input has {seqlen} positions but the model's max_seq_len is {_config.MaxSeqLen}.", nameof(tokens));
+            throw new ArgumentException($"The input has {seqlen} positions but the model's MaxSeqLen is {_config.MaxSeqLen}.", nameof(tokens));
 
         var h = tok_embeddings.forward(tokens);                                  // (bs, seqlen, dim)
         h = dropout.forward(h);
@@ -137,7 +137,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         if (positions.shape.Length != 2 || positions.shape[0] != n || positions.shape[1] != seqlen || slots.shape.Length != 1 || slots.shape[0] != n)
             throw new ArgumentException($"A cached forward takes tokens and positions of one shape (n, t) and n slots; got tokens ({string.Join(", ", tokens.shape)}), positions ({string.Join(", ", positions.shape)}), slots ({string.Join(", ", slots.shape)}).");
         if (cache.MaxSeqLen != _config.MaxSeqLen)
-            throw new ArgumentException($"The key/value cache holds {cache.MaxSeqLen} positions but the model's max_seq_len is {_config.MaxSeqLen}.", nameof(cache));
+            throw new ArgumentException($"The key/value cache holds {cache.MaxSeqLen} positions but the model's MaxSeqLen is {_config.MaxSeqLen}.", nameof(cache));
 
         var h = tok_embeddings.forward(tokens);                                  // (n, t, dim)
         // each row's own RoPE angles

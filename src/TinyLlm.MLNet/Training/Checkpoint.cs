@@ -49,6 +49,12 @@ public sealed class Checkpoint
     /// <summary>The tokenizer of the data the model was trained on (its fingerprint), or null when the run did not know it.</summary>
     public TokenizerFingerprint? Tokenizer { get; init; }
 
+    /// <summary>
+    /// Lower-case hex SHA-256 of the <c>model.bin</c> written with it (the trainer writes that export first, then this
+    /// checkpoint), so that an export one generation apart is detected; null in older checkpoints.
+    /// </summary>
+    public string? ExportSha256 { get; internal set; }
+
     /// <summary>The model's state dictionary bytes.</summary>
     internal byte[] ModelState { get; init; } = [];
 
@@ -62,6 +68,14 @@ public sealed class Checkpoint
         [JsonPropertyName("best_val_loss")] public double BestValLoss { get; set; }
         [JsonPropertyName("config")] public TrainingOptions? Config { get; set; }
         [JsonPropertyName("tokenizer"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public TokenizerFingerprint? Tokenizer { get; set; }
+        [JsonPropertyName("model_bin_sha256"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ExportSha256 { get; set; }
+    }
+
+    /// <summary>Lower-case hex SHA-256 of the file at <paramref name="path"/>.</summary>
+    internal static string HashFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>Builds a model of <see cref="ModelArgs"/> holding the checkpoint's weights (on the CPU).</summary>
@@ -114,7 +128,7 @@ public sealed class Checkpoint
             Span<byte> number = stackalloc byte[8];
             Put(Encoding.ASCII.GetBytes(Magic));
             BitConverter.TryWriteBytes(number, FormatVersion); Put(number[..4]);
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(new Header { ModelArgs = ModelArgs, IterNum = IterNum, BestValLoss = BestValLoss, Config = Config, Tokenizer = Tokenizer }, Json);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(new Header { ModelArgs = ModelArgs, IterNum = IterNum, BestValLoss = BestValLoss, Config = Config, Tokenizer = Tokenizer, ExportSha256 = ExportSha256 }, Json);
             BitConverter.TryWriteBytes(number, json.Length); Put(number[..4]);
             Put(json);
             BitConverter.TryWriteBytes(number, (long)ModelState.Length); Put(number);
@@ -177,6 +191,7 @@ public sealed class Checkpoint
             BestValLoss = header.BestValLoss,
             Config = header.Config,
             Tokenizer = header.Tokenizer,
+            ExportSha256 = header.ExportSha256,
             ModelState = model,
             OptimizerState = optimizer,
         };

@@ -80,7 +80,7 @@ public sealed class InitialModel
         ArgumentException.ThrowIfNullOrEmpty(path);
         string description = $"the initial model '{path}'";
         if (!File.Exists(path) && !Directory.Exists(path))
-            throw new FileNotFoundException($"The initial model '{path}' (init_from) does not exist: no such file or folder.", path);
+            throw new FileNotFoundException($"The initial model '{path}' (InitFrom) does not exist: no such file or folder.", path);
         try
         {
             if (Directory.Exists(path))
@@ -107,7 +107,7 @@ public sealed class InitialModel
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or InvalidOperationException
                                       or NotSupportedException or IOException and not FileNotFoundException)
         {
-            throw new InvalidDataException($"Cannot fine-tune from '{path}' (init_from): it is not a model TinyLlm can read. TinyLlm reads {ReadableFormats}; reading it failed: {e.Message}", e);
+            throw new InvalidDataException($"Cannot fine-tune from '{path}' (InitFrom): it is not a model TinyLlm can read. TinyLlm reads {ReadableFormats}; reading it failed: {e.Message}", e);
         }
     }
 

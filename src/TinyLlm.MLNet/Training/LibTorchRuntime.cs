@@ -61,11 +61,11 @@ internal static class LibTorchRuntime
     {
         var system = ThisSystem;
         if (system.CudaPackage is null)
-            return $"Device '{asked}' was asked for, but CUDA does not exist on {system.Name}: use device cpu (or auto).";
+            return $"Device '{asked}' was asked for, but CUDA does not exist on {system.Name}: use Device cpu (or auto).";
         string? cudaLib = FindFile(system.TorchCuda!, ProbingDirectories());
         return cudaLib is null
-            ? $"Device '{asked}' was asked for, but this application has the CPU-only libtorch ({system.CpuPackage}): build it with -p:TinyLlmTorchBackend=cuda (this repository) or reference {system.CudaPackage} instead (your app), with an NVIDIA GPU and driver; or use device cpu."
-            : $"Device '{asked}' was asked for and the CUDA libtorch is present ({cudaLib}), but it sees no GPU: check that an NVIDIA GPU and a driver for CUDA 12.8 are installed (nvidia-smi lists the GPU); or use device cpu.";
+            ? $"Device '{asked}' was asked for, but this application has the CPU-only libtorch ({system.CpuPackage}): build it with -p:TinyLlmTorchBackend=cuda (this repository) or reference {system.CudaPackage} instead (your app), with an NVIDIA GPU and driver; or use Device cpu."
+            : $"Device '{asked}' was asked for and the CUDA libtorch is present ({cudaLib}), but it sees no GPU: check that an NVIDIA GPU and a driver for CUDA 12.8 are installed (nvidia-smi lists the GPU); or use Device cpu.";
     }
 
     /// <summary>A sentence when <paramref name="dirs"/> hold another system's libtorch and none of this one's.</summary>

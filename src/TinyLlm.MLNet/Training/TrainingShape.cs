@@ -9,15 +9,15 @@ namespace TinyLlm.MLNet.Training;
 /// </summary>
 internal static class TrainingShape
 {
-    /// <summary>The shape options: train.py's name, the option, and the model's value.</summary>
+    /// <summary>The shape options: the option's name, the option, and the model's value.</summary>
     public static readonly (string Name, Func<TrainingOptions, int> Option, Action<TrainingOptions, int> Set, Func<LlamaConfig, int> Model)[] Fields =
     [
-        ("dim", o => o.Dim, (o, v) => o.Dim = v, c => c.Dim),
-        ("n_layers", o => o.NLayers, (o, v) => o.NLayers = v, c => c.NLayers),
-        ("n_heads", o => o.NHeads, (o, v) => o.NHeads = v, c => c.NHeads),
-        ("n_kv_heads", o => o.NKvHeads, (o, v) => o.NKvHeads = v, c => c.NKvHeads),
-        ("vocab_size", o => o.VocabSize, (o, v) => o.VocabSize = v, c => c.VocabSize),
-        ("max_seq_len", o => o.MaxSeqLen, (o, v) => o.MaxSeqLen = v, c => c.MaxSeqLen),
+        (nameof(TrainingOptions.Dim), o => o.Dim, (o, v) => o.Dim = v, c => c.Dim),
+        (nameof(TrainingOptions.NLayers), o => o.NLayers, (o, v) => o.NLayers = v, c => c.NLayers),
+        (nameof(TrainingOptions.NHeads), o => o.NHeads, (o, v) => o.NHeads = v, c => c.NHeads),
+        (nameof(TrainingOptions.NKvHeads), o => o.NKvHeads, (o, v) => o.NKvHeads = v, c => c.NKvHeads),
+        (nameof(TrainingOptions.VocabSize), o => o.VocabSize, (o, v) => o.VocabSize = v, c => c.VocabSize),
+        (nameof(TrainingOptions.MaxSeqLen), o => o.MaxSeqLen, (o, v) => o.MaxSeqLen = v, c => c.MaxSeqLen),
     ];
 
     /// <summary>
@@ -34,10 +34,10 @@ internal static class TrainingShape
             if (given != option(defaults) && given != wanted) throw conflict(name, wanted, given);
             set(adopted, wanted);
         }
-        // multiple_of only rounds the hidden size: what must agree is the hidden size it gives.
+        // MultipleOf only rounds the hidden size: what must agree is the hidden size it gives.
         int hidden = (options.ToModelConfig() with { HiddenDim = null, Dim = model.Dim }).FeedForwardDim;
         if (options.MultipleOf != defaults.MultipleOf && hidden != model.FeedForwardDim)
-            throw conflict("hidden_dim (from multiple_of)", model.FeedForwardDim, hidden);
+            throw conflict("the hidden size (from MultipleOf)", model.FeedForwardDim, hidden);
         adopted.MultipleOf = model.MultipleOf;
         return adopted;
     }

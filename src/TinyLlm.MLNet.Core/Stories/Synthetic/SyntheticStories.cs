@@ -99,7 +99,8 @@ public static class SyntheticStories
         var names = Enumerable.Range(0, shardCount)
             .Select(i => "data" + i.ToString("D" + digits, System.Globalization.CultureInfo.InvariantCulture) + ".json").ToArray();
         RefuseStaleShards(outDir, names);
-        Directory.CreateDirectory(outDir);
+        AtomicFile.CreateFolder(outDir);
+        AtomicFile.RemoveStaleTemps(outDir, "*.json");
         var paths = new List<string>(shardCount);
         long written = 0, bytes = 0;
         var chunk = new byte[ChunkSize][];
