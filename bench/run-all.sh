@@ -14,5 +14,6 @@ log=${1:-bench-results-$(date -u +%Y%m%dT%H%MZ).log}
   echo "## generation";         bash bench/generate-bench.sh
   echo "## generation by weight format, seed model"; ROUNDS=5 bash bench/generate-formats-bench.sh
   echo "## generation by weight format, stories15M shape"; ROUNDS=5 bash bench/generate-formats-bench.sh --dim 288 --n-layers 6 --n-heads 6 --n-kv-heads 6 --vocab-size 32000
+  echo "## serving, 1/4/16/64 concurrent clients"; bash bench/serve-bench.sh --rounds 3
 } 2>&1 | tee "$log"
 echo "results in $log"

@@ -19,8 +19,8 @@ internal static class Cli
     }
 
     /// <summary>
-    /// Runs <c>tinyllm</c> in this process with standard output and standard error captured apart (Spectre's
-    /// console, which writes progress and summaries to standard output, with the former, one message per line).
+    /// Runs <c>tinyllm</c> in this process with standard output (results, also through Spectre's console) and
+    /// standard error (progress, notes, errors) captured apart, one message per line.
     /// </summary>
     public static CliResult Capture(params string[] args)
     {
@@ -44,6 +44,26 @@ internal static class Cli
                 AnsiConsole.Console = originalAnsi;
             }
         }
+    }
+
+    /// <summary>Runs <c>tinyllm</c> in this process like <see cref="Capture"/>, asserts exit code 0 and returns both streams.</summary>
+    public static string Succeed(params string[] args)
+    {
+        var run = Capture(args);
+        Assert.AreEqual(0, run.ExitCode, $"tinyllm {string.Join(' ', args)}:\n{run.All}");
+        return run.All;
+    }
+
+    /// <summary>
+    /// Runs <c>tinyllm</c> expecting it to fail: exit code 1 and nothing on standard output. Returns standard error
+    /// with every run of white space made one space (so a wrapped message still matches).
+    /// </summary>
+    public static string Fails(params string[] args)
+    {
+        var run = Capture(args);
+        Assert.AreEqual(1, run.ExitCode, run.All);
+        Assert.AreEqual("", run.Out, run.All);
+        return System.Text.RegularExpressions.Regex.Replace(run.Error, @"\s+", " ");
     }
 
     /// <summary>Runs the built <c>tinyllm</c> (copied into the test output by the project reference) as a child process.</summary>

@@ -73,4 +73,24 @@ public sealed class CliDataCommandsTests
         Assert.AreEqual(1, Cli.Run("download", "--dir", Path.Combine(_dir, "bad"), "--url", bad));
         Assert.IsEmpty(Directory.GetFiles(Path.Combine(_dir, "bad")));
     }
+
+    [TestMethod]
+    public void DownloadOfAnArchiveWithoutStoriesIsAnError()
+    {
+        string content = Path.Combine(_dir, "content");
+        Directory.CreateDirectory(content);
+        File.WriteAllText(Path.Combine(content, "README.txt"), "no stories here");
+        string archive = Path.Combine(_dir, "empty.tar.gz");
+        using (var file = File.Create(archive))
+        using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
+            TarFile.CreateFromDirectory(content, gzip, includeBaseDirectory: false);
+
+        string dir = Path.Combine(_dir, "TinyStories");
+        var run = Cli.Capture("download", "--dir", dir, "--url", archive);
+        Assert.AreEqual(1, run.ExitCode, run.All);
+        Assert.AreEqual("", run.Out);
+        StringAssert.Contains(run.Error, $"'{archive}' holds no TinyStories shards");
+        Assert.IsFalse(File.Exists(Path.Combine(dir, ".tinystories-extracted")), "a second run tries again");
+        Assert.AreEqual(1, Cli.Capture("download", "--dir", dir, "--url", archive).ExitCode);
+    }
 }

@@ -45,7 +45,8 @@ public sealed class CliTrainTests
         Assert.AreEqual(32, first.ModelArgs.Dim);
         Assert.AreEqual(0.01, first.Config!.LearningRate);
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "metrics.csv")));
-        Assert.IsTrue(File.Exists(Path.Combine(outDir, "loss.png")));
+        byte[] png = File.ReadAllBytes(Path.Combine(outDir, "loss.png"));
+        CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "model.bin")));
 
         // resume to a longer run, with our kebab-case spellings this time
@@ -59,28 +60,24 @@ public sealed class CliTrainTests
     public void TrainRejectsBadInputWithExitCodeOne()
     {
         string data = Dataset();
+        string outDir = Path.Combine(data, "out");
         var error = new StringWriter();
-        var originalConsole = Spectre.Console.AnsiConsole.Console;
-        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(error) });
-        try
+        foreach (string[] args in new[]
         {
-            string outDir = Path.Combine(data, "out");
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--device=tpu")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--dtype=float16")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--init_from=resume")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--n_heads=3")));
-            Assert.AreEqual(1, Cli.Run(Tiny(data, outDir, "--vocab_size=32")));
-            Assert.AreEqual(1, Cli.Run(Tiny(Path.Combine(data, "missing"), outDir)));
-        }
-        finally
+            Tiny(data, outDir, "--device=tpu"), Tiny(data, outDir, "--dtype=float16"), Tiny(data, outDir, "--init_from=resume"),
+            Tiny(data, outDir, "--n_heads=3"), Tiny(data, outDir, "--vocab_size=32"), Tiny(Path.Combine(data, "missing"), outDir),
+        })
         {
-            Spectre.Console.AnsiConsole.Console = originalConsole;
+            var run = Cli.Capture(args);
+            Assert.AreEqual(1, run.ExitCode, run.All);
+            Assert.AreEqual("", run.Out, "errors go to standard error only");
+            error.Write(run.Error);
         }
         string text = System.Text.RegularExpressions.Regex.Replace(error.ToString(), @"\s+", " ");
-        StringAssert.Contains(text, "device must be auto, cpu, cuda or cuda:N");
+        StringAssert.Contains(text, "--device must be auto, cpu, cuda or cuda:N; it is 'tpu'");
         StringAssert.Contains(text, "float16 is not supported");
         StringAssert.Contains(text, "no checkpoint at");
-        StringAssert.Contains(text, "n_heads (3) must divide dim (32)");
+        StringAssert.Contains(text, "--n-heads (3) must divide --dim (32)");
         StringAssert.Contains(text, "tok32");
         StringAssert.Contains(text, "does not exist");
     }

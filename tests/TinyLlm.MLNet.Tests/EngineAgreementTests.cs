@@ -1,8 +1,6 @@
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.Tokenization;
-using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
 

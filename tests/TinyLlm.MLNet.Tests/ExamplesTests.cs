@@ -39,13 +39,19 @@ public sealed class ExamplesTests
         return ReferenceTools.Run("dotnet", $"\"{dll}\" {arguments}", out output, _dir);
     }
 
+    /// <summary>The zip WholePipeline saved (the run must have succeeded).</summary>
+    private static string PipelineZip()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        return Path.Combine(_dir, "pipeline", "tinyllm.zip");
+    }
+
     private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [TestMethod]
     public void WholePipelineTrainsSavesReloadsAndTellsAStory()
     {
-        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
-        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        string zip = PipelineZip();
         Assert.IsTrue(File.Exists(zip), _pipelineOutput);
         string[] lines = Lines(_pipelineOutput);
         CollectionAssert.Contains(lines, "saved " + zip);
@@ -56,8 +62,7 @@ public sealed class ExamplesTests
     [TestMethod]
     public void ScoreFromZipTellsOneStoryPerPromptFromTheSavedZip()
     {
-        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
-        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip");
+        string zip = PipelineZip();
         Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{zip}\" \"{Prompt}\" \"Once upon a time\"", out string output), output);
         string[] lines = Lines(output);
         Assert.HasCount(2, lines, output);
@@ -67,6 +72,23 @@ public sealed class ExamplesTests
 
         Assert.AreEqual(1, RunExample("ScoreFromZip", $"\"{zip}\"", out output));
         StringAssert.Contains(output, "usage: ScoreFromZip");
+    }
+
+    [TestMethod]
+    public void ChatClientStreamsAStoryThenTellsThreeAtOnceThroughIChatClient()
+    {
+        string zip = PipelineZip();
+        Assert.AreEqual(0, RunExample("ChatClient", $"\"{zip}\" \"{Prompt}\"", out string output), output);
+        string[] lines = Lines(output);
+        Assert.HasCount(6, lines, output);
+        StringAssert.StartsWith(lines[0], Prompt);
+        Assert.IsTrue(lines[0].Length > Prompt.Length + 5, output);
+        StringAssert.Matches(lines[1], new System.Text.RegularExpressions.Regex(@"^finish: (stop|length), tokens: \d+ in, [1-9]\d* out$"), output);
+        Assert.AreEqual("same story without streaming: True", lines[2]);
+        for (int i = 0; i < 3; i++) StringAssert.StartsWith(lines[3 + i], $"seed {i + 1}: {Prompt}");
+
+        Assert.AreEqual(1, RunExample("ChatClient", $"\"{zip}\"", out output));
+        StringAssert.Contains(output, "usage: ChatClient");
     }
 
     [TestMethod]
@@ -94,6 +116,29 @@ public sealed class ExamplesTests
         // The saved generator scores through the other example too.
         Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{zip}\" \"{Prompt}\"", out output), output);
         StringAssert.StartsWith(Lines(output).Single(), Prompt);
+    }
+
+    [TestMethod]
+    public void FineTuneLowersTheHeldOutLossOfTheSavedZipOnTheUsersOwnStories()
+    {
+        Assert.AreEqual(0, _pipelineExit, _pipelineOutput);
+        // "Your own stories": a .txt of robot stories, words the pipeline's model never saw.
+        string stories = Path.Combine(_dir, "my-stories.txt");
+        File.WriteAllLines(stories, TinyLlm.MLNet.Stories.Synthetic.SyntheticStories.Generate(200, seed: 3, TinyLlm.MLNet.Stories.Synthetic.SyntheticTheme.Space)
+            .Select(s => s.Replace('\n', ' ')));
+        string zip = Path.Combine(_dir, "pipeline", "tinyllm.zip"), outDir = Path.Combine(_dir, "fine-tune");
+        Assert.AreEqual(0, RunExample("FineTune", $"\"{zip}\" \"{stories}\" --steps 30 --learning-rate 0.01 --out \"{outDir}\"", out string output), output);
+        double Loss(string when) => double.Parse(Lines(output).Single(l => l.StartsWith(when + ": loss ", StringComparison.Ordinal)).Split(' ')[2].TrimEnd(','), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsTrue(Loss("after") < Loss("before") - 0.3, output);
+        string tuned = Path.Combine(outDir, "fine-tuned.zip");
+        CollectionAssert.Contains(Lines(output), "saved " + tuned);
+
+        // The fine-tuned zip tells stories through the scoring example.
+        Assert.AreEqual(0, RunExample("ScoreFromZip", $"\"{tuned}\" \"{Prompt}\"", out output), output);
+        StringAssert.StartsWith(Lines(output).Single(), Prompt);
+
+        Assert.AreEqual(1, RunExample("FineTune", $"\"{zip}\"", out output));
+        StringAssert.Contains(output, "usage: FineTune");
     }
 
 }

@@ -1,7 +1,5 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
-using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;

@@ -94,4 +94,47 @@ public sealed class InferenceEngineTests
         var slot = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => engine.Forward([2], [1], [0]));
         StringAssert.Contains(slot.Message, "Slot 2 is outside [0, 2)");
     }
+    [TestMethod]
+    [DataRow(WeightFormat.Float32, 90)]
+    [DataRow(WeightFormat.BFloat16, 90)]
+    [DataRow(WeightFormat.Q8_0, 96)]
+    public void ASequencesLogitsAreTheSameBitsWhateverElseIsInItsBatch(WeightFormat format, int hiddenDim)
+    {
+        // What a server batching requests together relies on: a request's tokens must not depend on what else runs.
+        // A hidden size of 90 is not a multiple of the kernels' 4-row block and the batch size moves the products
+        // between one part and several (ParallelThreshold), so a row split that ignored block boundaries would change
+        // some rows' summation order, and their bits, with the company the sequence keeps.
+        var config = new LlamaConfig { Dim = 64, HiddenDim = hiddenDim, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 403, MaxSeqLen = 40 };
+        var weights = new TransformerWeights(config);
+        var rng = new Random(2);
+        foreach (var (_, values) in weights.InFileOrder())
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() - 0.5);
+        weights = weights.Convert(format, 32);
+        int[] sequence = Enumerable.Range(0, config.MaxSeqLen).Select(i => (i * 37 + 5) % config.VocabSize).ToArray();
+
+        var alone = new InferenceEngine(weights);
+        var expected = new float[sequence.Length][];
+        for (int pos = 0; pos < sequence.Length; pos++) expected[pos] = alone.Forward(sequence[pos], pos).ToArray();
+
+        // The sequence in slot 3 of 6; each step a random set of other slots (each at its own position, sometimes
+        // restarted) runs with it, in a random order.
+        const int Slots = 6, Mine = 3;
+        var batch = new InferenceEngine(weights, Slots);
+        var positions = new int[Slots];
+        var calls = (Slots: new List<int>(), Tokens: new List<int>(), Positions: new List<int>());
+        for (int pos = 0; pos < sequence.Length; pos++)
+        {
+            calls.Slots.Clear(); calls.Tokens.Clear(); calls.Positions.Clear();
+            foreach (int slot in Enumerable.Range(0, Slots).OrderBy(_ => rng.Next()))
+            {
+                if (slot != Mine && rng.Next(3) == 0) continue;
+                if (slot != Mine && positions[slot] == config.MaxSeqLen) positions[slot] = 0;
+                calls.Slots.Add(slot);
+                calls.Tokens.Add(slot == Mine ? sequence[pos] : rng.Next(config.VocabSize));
+                calls.Positions.Add(slot == Mine ? pos : positions[slot]++);
+            }
+            batch.Forward(calls.Slots.ToArray(), calls.Tokens.ToArray(), calls.Positions.ToArray());
+            CollectionAssert.AreEqual(expected[pos], batch.Logits(Mine).ToArray(), $"position {pos}, batch of {calls.Slots.Count} ({format})");
+        }
+    }
 }

@@ -114,7 +114,7 @@ public sealed class InteropBadInputTests
         Check(c => c["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 2.0 }, "rope_scaling");
         Check(c => c["hidden_act"] = "gelu", "hidden_act \"gelu\"");
         Check(c => c["attention_bias"] = true, "attention_bias");
-        Check(c => c["num_key_value_heads"] = 3, "n_kv_heads (3)");
+        Check(c => c["num_key_value_heads"] = 3, "num_key_value_heads (3) must divide num_attention_heads (4)");
         Check(c => c["head_dim"] = 32, "head_dim 32");
     }
 
@@ -171,7 +171,7 @@ public sealed class InteropBadInputTests
 
         string empty = TempDir("bad-empty");
         Fails<FileNotFoundException>(() => GenerationModelLoader.ReadWeights(empty), "config.json");
-        Fails<ArgumentException>(() => ModelExporter.ParseFormat("gguf"), "gguf", "llama2c-q8", "hf");
+        Fails<ArgumentException>(() => ModelExporter.ParseFormat("onnx"), "onnx", "llama2c-q8", "hf", "gguf");
     }
 
     [TestMethod]

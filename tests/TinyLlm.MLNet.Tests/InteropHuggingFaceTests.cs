@@ -4,7 +4,6 @@ using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
 namespace TinyLlm.MLNet.Tests;

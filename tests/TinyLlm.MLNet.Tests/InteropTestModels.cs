@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
 
@@ -21,12 +20,12 @@ internal static class InteropTestModels
     public static SentencePieceModel Tokenizer => LazyTokenizer.Value;
 
     /// <summary>
-    /// Random weights (dim 64, hidden 176, 2 layers, 4 heads, 2 kv heads), large enough that the logits are peaked and
-    /// greedy choices are not near-ties; norms around 1 but not 1, so a misplaced norm changes the output.
+    /// Random weights (dim 64, hidden 176 unless given, 2 layers, 4 heads, 2 kv heads), large enough that the logits are
+    /// peaked and greedy choices are not near-ties; norms around 1 but not 1, so a misplaced norm changes the output.
     /// </summary>
-    public static TransformerWeights Random(int vocab, bool shared, int seed = 3, int seqLen = 64)
+    public static TransformerWeights Random(int vocab, bool shared, int seed = 3, int seqLen = 64, int hiddenDim = 176)
     {
-        var weights = new TransformerWeights(new LlamaConfig { Dim = 64, HiddenDim = 176, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MaxSeqLen = seqLen, SharedClassifier = shared });
+        var weights = new TransformerWeights(new LlamaConfig { Dim = 64, HiddenDim = hiddenDim, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MaxSeqLen = seqLen, SharedClassifier = shared });
         var rng = new Random(seed);
         foreach (var (name, values) in weights.InFileOrder().Append(("output.weight", weights.Classifier)))
         {

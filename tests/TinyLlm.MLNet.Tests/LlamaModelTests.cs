@@ -231,14 +231,14 @@ public sealed class LlamaModelTests
     public void InconsistentHeadCountsAreRefusedByName()
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => new LlamaModel(Tiny with { NHeads = 5 }));
-        StringAssert.Contains(e.Message, "n_heads (5) must divide dim (64)");
+        StringAssert.Contains(e.Message, "NHeads (5) must divide Dim (64)");
         e = Assert.ThrowsExactly<ArgumentException>(() => new LlamaModel(Tiny with { NKvHeads = 3 }));
-        StringAssert.Contains(e.Message, "n_kv_heads (3) must divide n_heads (4)");
-        e = Assert.ThrowsExactly<ArgumentException>(() => new LlamaModel(Tiny with { VocabSize = 0 }));
-        StringAssert.Contains(e.Message, "vocab_size");
+        StringAssert.Contains(e.Message, "NKvHeads (3) must divide NHeads (4)");
+        e = Assert.Throws<ArgumentException>(() => new LlamaModel(Tiny with { VocabSize = 0 }));
+        StringAssert.Contains(e.Message, "VocabSize must be a positive integer");
         using var model = new LlamaModel(Tiny);
         e = Assert.ThrowsExactly<ArgumentException>(() => model.forward(torch.zeros(1, 33, dtype: ScalarType.Int64)));
-        StringAssert.Contains(e.Message, "max_seq_len is 32");
+        StringAssert.Contains(e.Message, "MaxSeqLen is 32");
     }
 }
 

@@ -3,10 +3,13 @@ using System.IO.Compression;
 namespace TinyLlm.MLNet.Tests;
 
 /// <summary>
-/// <c>dotnet pack</c> of the library and the <c>tinyllm</c> tool into a temporary folder (Release, as a release would),
-/// then what a user does with them: install the tool from that folder and run it; build a project that references
-/// the library package and check TorchSharp loads in its output (the package's buildTransitive targets patch it).
-/// Slow: the tool package carries libtorch (~460 MB before compression).
+/// The README's <c>dotnet pack -c Release -o artifacts/packages</c>, run at the root of a fresh clone of this repository
+/// (with the working tree's uncommitted changes laid over it, so the test checks what is being worked on), then what
+/// a user does with the packages: install the tool from that folder and run it; build a project that references
+/// the library package and check TorchSharp loads in its output (the package's buildTransitive targets patch it)
+/// and that no plotting library came with it. The tool is a set of .NET 10 RID-specific packages, one per system, each
+/// with that system's libtorch only. Slow: it builds the whole solution in Release, and the tool packages carry
+/// libtorch (250-460 MB each before compression).
 /// </summary>
 [TestClass]
 [TestCategory("Slow")]
@@ -19,15 +22,39 @@ public sealed class PackagingTests
     public static void Pack(TestContext _)
     {
         _dir = Directory.CreateTempSubdirectory("tinyllm-pack-").FullName;
-        _packages = Path.Combine(_dir, "packages");
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "TinyLlm.MLNet.sln"))) root = root.Parent ?? throw new InvalidOperationException("repository root not found");
-        _root = root.FullName;
-        // The tool's pack builds the library in Release too, so the library's pack needs no second build.
-        _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", "TinyLlm.Cli", "TinyLlm.Cli.csproj")}\" -c Release -o \"{_packages}\" -nologo", out _packOutput, _root);
-        foreach (string library in new[] { "TinyLlm.MLNet", "TinyLlm.MLNet.Core" })
-            if (_packExit == 0)
-                _packExit = Dotnet($"pack \"{Path.Combine(_root, "src", library, library + ".csproj")}\" -c Release --no-build -o \"{_packages}\" -nologo", out _packOutput, _root);
+        _root = Path.Combine(_dir, "clone");
+        _packExit = CloneWithWorkingChanges(root.FullName, _root, out _packOutput);
+        // The README's command, at the root of the clone: it packs every packable project of the solution.
+        if (_packExit == 0)
+            _packExit = Dotnet("pack -c Release -o artifacts/packages -nologo", out _packOutput, _root);
+        _packages = Path.Combine(_root, "artifacts", "packages");
+    }
+
+    // git clone (no bin/ or obj/ of this checkout), then the uncommitted changes and the untracked files git does
+    // not ignore, so that the clone is what is being worked on.
+    private static int CloneWithWorkingChanges(string repository, string clone, out string output)
+    {
+        int rc = ReferenceTools.Run("git", $"clone -q \"{repository}\" \"{clone}\"", out output);
+        if (rc != 0) return rc;
+        rc = ReferenceTools.Run("git", $"-C \"{repository}\" diff HEAD --binary", out string diff);
+        if (rc != 0) { output = diff; return rc; }
+        if (diff.Length > 0)
+        {
+            string patch = Path.Combine(_dir, "working.patch");
+            File.WriteAllText(patch, diff.EndsWith('\n') ? diff : diff + "\n");
+            rc = ReferenceTools.Run("git", $"-C \"{clone}\" apply --whitespace=nowarn \"{patch}\"", out output);
+            if (rc != 0) return rc;
+        }
+        rc = ReferenceTools.Run("git", $"-C \"{repository}\" ls-files --others --exclude-standard -z", out string untracked);
+        foreach (string file in untracked.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string target = Path.Combine(clone, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(Path.Combine(repository, file), target, overwrite: true);
+        }
+        return rc;
     }
 
     [ClassCleanup]
@@ -51,14 +78,66 @@ public sealed class PackagingTests
         string text = nuspec.ReadToEnd();
         StringAssert.Contains(text, "<license type=\"expression\">MIT</license>");
         StringAssert.Contains(text, "<dependency id=\"TorchSharp\"");
-        StringAssert.Contains(text, "<dependency id=\"libtorch-cpu-linux-x64\"");
+        // The app picks the libtorch of its system; the library forces none (see AProjectReferencingTheLibraryPackage...).
+        StringAssert.DoesNotMatch(text, new System.Text.RegularExpressions.Regex("<dependency id=\"(libtorch|TorchSharp-c)"));
         StringAssert.Contains(text, "<dependency id=\"TinyLlm.MLNet.Core\"");
+        StringAssert.DoesNotMatch(text, new System.Text.RegularExpressions.Regex("<dependency id=\"(ScottPlot|SkiaSharp)"), "the loss plot is the tool's");
 
         // The serving package: the pure .NET part, with no TorchSharp dependency.
         using var core = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.MLNet.Core.0.1.0.nupkg"));
         CollectionAssert.Contains(core.Entries.Select(e => e.FullName).ToArray(), "lib/net10.0/TinyLlm.MLNet.Core.dll");
         using var coreSpec = new StreamReader(core.GetEntry("TinyLlm.MLNet.Core.nuspec")!.Open());
         StringAssert.DoesNotMatch(coreSpec.ReadToEnd(), new System.Text.RegularExpressions.Regex("<dependency id=\"(TorchSharp|libtorch)"));
+    }
+
+    [TestMethod]
+    [DataRow("linux-x64", "libtorch_cpu.so", "libLibTorchSharp.so", "libSkiaSharp.so")]
+    [DataRow("win-x64", "torch_cpu.dll", "LibTorchSharp.dll", "libSkiaSharp.dll")]
+    [DataRow("osx-arm64", "libtorch_cpu.dylib", "libLibTorchSharp.dylib", "libSkiaSharp.dylib")]
+    public void EachSystemsToolPackageHoldsThatSystemsNativeLibrariesOnly(string rid, string torch, string bridge, string skia)
+    {
+        Assert.AreEqual(0, _packExit, _packOutput);
+        string path = Path.Combine(_packages, $"TinyLlm.Cli.{rid}.0.1.0.nupkg");
+        using var package = ZipFile.OpenRead(path);
+        string folder = $"tools/net10.0/{rid}/";
+        string[] files = package.Entries.Where(e => e.FullName.StartsWith(folder, StringComparison.Ordinal)).Select(e => e.FullName[folder.Length..]).ToArray();
+        foreach (string expected in new[] { "tinyllm.dll", "DotnetToolSettings.xml", torch, bridge, skia })
+            CollectionAssert.Contains(files, expected, rid);
+        string[] natives = ["torch_cpu.dll", "LibTorchSharp.dll", "c10.dll", "libSkiaSharp.dll", "libtorch_cpu.so", "libLibTorchSharp.so", "libtorch_cpu.dylib", "libLibTorchSharp.dylib", "libSkiaSharp.so", "libSkiaSharp.dylib"];
+        string[] foreign = natives.Where(n => n != torch && n != bridge && n != skia && !(rid == "win-x64" && n == "c10.dll")).ToArray();
+        Assert.IsEmpty(files.Intersect(foreign).ToArray(), $"other systems' libraries in the {rid} tool package");
+        Assert.IsEmpty(files.Where(f => f.StartsWith("runtimes/", StringComparison.Ordinal) || f.Contains("libtorch_python", StringComparison.Ordinal)).ToArray());
+        Console.WriteLine($"{Path.GetFileName(path)}: {new FileInfo(path).Length / 1e6:F0} MB");
+
+        // The package `dotnet tool install TinyLlm.Cli` finds first points at the three, and carries no libtorch.
+        using var pointer = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.Cli.0.1.0.nupkg"));
+        Assert.IsLessThan(100_000L, new FileInfo(Path.Combine(_packages, "TinyLlm.Cli.0.1.0.nupkg")).Length);
+        using var settings = new StreamReader(pointer.Entries.Single(e => e.Name == "DotnetToolSettings.xml").Open());
+        StringAssert.Contains(settings.ReadToEnd(), $"RuntimeIdentifier=\"{rid}\"");
+    }
+
+    [TestMethod]
+    public void TheWindowsToolRunOnLinuxSaysItsLibtorchIsWindowsInOneLine()
+    {
+        Assert.AreEqual(0, _packExit, _packOutput);
+        // What a user gets who copies a Windows install to Linux: its managed code runs, its natives are .dll files.
+        string dir = Path.Combine(_dir, "windows-tool");
+        using (var package = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.Cli.win-x64.0.1.0.nupkg")))
+            foreach (var entry in package.Entries.Where(e => e.FullName.StartsWith("tools/net10.0/win-x64/", StringComparison.Ordinal) && e.Name != ""))
+            {
+                string target = Path.Combine(dir, entry.FullName["tools/net10.0/win-x64/".Length..]);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                entry.ExtractToFile(target);
+            }
+        string data = Path.Combine(_dir, "windows-tool-data");
+        Directory.CreateDirectory(data);
+        Assert.AreEqual(1, Dotnet($"\"{Path.Combine(dir, "tinyllm.dll")}\" train --dataset-dir \"{data}\" --device cpu", out string output, _dir), output);
+        // Spectre.Console wraps a long message at 80 columns when the output is not a terminal: join it again.
+        string error = System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Replace(output, "\u001B\\[[0-9;]*m", ""), "\\s*\n\\s*", " ");
+        StringAssert.Contains(error, "error: libtorch cannot load: this process runs on Linux (linux-x64), but the libtorch beside it is Windows's");
+        StringAssert.Contains(error, "libtorch-cpu-linux-x64");
+        Assert.IsFalse(output.Contains("   at ", StringComparison.Ordinal), "no stack trace:\n" + output);
+        Assert.IsFalse(Directory.Exists(Path.Combine(dir, "cpu")), "TorchSharp's fallback copied libtorch from the NuGet cache");
     }
 
     [TestMethod]
@@ -108,7 +187,7 @@ public sealed class PackagingTests
               </packageSources>
             </configuration>
             """);
-        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), """
+        string project = """
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -119,14 +198,24 @@ public sealed class PackagingTests
                 <PackageReference Include="TinyLlm.MLNet" Version="0.1.0" />
               </ItemGroup>
             </Project>
-            """);
+            """;
+        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), project);
         File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
             using TorchSharp;
             Console.WriteLine($"sum {torch.ones(3).sum().item<float>()}");
             Console.WriteLine(TinyLlm.MLNet.Stories.Synthetic.SyntheticStories.Generate(1, seed: 0).First());
             """);
-        Assert.AreEqual(0, Dotnet("build -nologo -p:RestoreIgnoreFailedSources=true", out string output, consumer), output);
+        // Without a libtorch the build stops and names the package of this system.
+        Assert.AreNotEqual(0, Dotnet("build -nologo -p:RestoreIgnoreFailedSources=true", out string output, consumer), output);
+        StringAssert.Contains(output, "error : Consumer uses TinyLlm.MLNet (training on TorchSharp) but references no libtorch: add the package of the system it runs on, `dotnet add package libtorch-cpu-linux-x64 --version 2.10.0` (or TorchSharp-cuda-linux for an NVIDIA GPU).");
+        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), project.Replace(
+            """<PackageReference Include="TinyLlm.MLNet" Version="0.1.0" />""",
+            """<PackageReference Include="TinyLlm.MLNet" Version="0.1.0" /><PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />"""));
+        Assert.AreEqual(0, Dotnet("build -nologo -p:RestoreIgnoreFailedSources=true", out output, consumer), output);
         Assert.AreEqual(0, Dotnet(Path.Combine("bin", "Debug", "net10.0", "Consumer.dll"), out output, consumer), output);
+        string bin = Path.Combine(consumer, "bin", "Debug", "net10.0");
+        Assert.IsFalse(Directory.EnumerateFiles(bin, "*", SearchOption.AllDirectories).Any(f => Path.GetFileName(f).Contains("SkiaSharp", StringComparison.OrdinalIgnoreCase)),
+            "a trainer app carries no SkiaSharp");
         StringAssert.StartsWith(output, "sum 3\n");
         Assert.IsTrue(output.Length > 50, output);
     }

@@ -13,16 +13,22 @@ public sealed class ReadmeTests
     }
 
     [TestMethod]
-    public void TheReadmesCSharpIsAnExcerptOfTheCompiledExample()
+    public void TheReadmesCSharpIsAnExcerptOfTheCompiledExamples()
     {
-        // The solution compiles examples/WholePipeline; the README's C# block must be a verbatim part of it.
+        // The solution compiles examples/*; every C# block of the README must be a verbatim part of one of them.
         string root = RepoRoot();
         string readme = File.ReadAllText(Path.Combine(root, "README.md"));
-        string program = File.ReadAllText(Path.Combine(root, "examples", "WholePipeline", "Program.cs")).ReplaceLineEndings("\n");
+        var programs = Directory.GetDirectories(Path.Combine(root, "examples"))
+            .Select(d => Path.Combine(d, "Program.cs")).Where(File.Exists)
+            .ToDictionary(p => Path.GetFileName(Path.GetDirectoryName(p))!, p => File.ReadAllText(p).ReplaceLineEndings("\n"));
         var blocks = Regex.Matches(readme, "```csharp\n(.*?)```", RegexOptions.Singleline);
-        Assert.IsTrue(blocks.Count > 0, "README.md has no C# block");
+        Assert.IsGreaterThanOrEqualTo(2, blocks.Count, "README.md should show the pipeline and the chat client");
         foreach (Match block in blocks)
-            StringAssert.Contains(program, block.Groups[1].Value.ReplaceLineEndings("\n").TrimEnd(), "README's C# is not in examples/WholePipeline/Program.cs");
+        {
+            string code = block.Groups[1].Value.ReplaceLineEndings("\n").TrimEnd();
+            Assert.IsTrue(programs.Values.Any(p => p.Contains(code, StringComparison.Ordinal)),
+                $"README's C# block starting \"{code.Split('\n')[0]}\" is not in any of examples/{{{string.Join(",", programs.Keys)}}}/Program.cs");
+        }
     }
 
     [TestMethod]

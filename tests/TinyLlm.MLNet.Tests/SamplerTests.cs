@@ -1,7 +1,4 @@
-using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
-using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
@@ -68,11 +65,11 @@ public sealed class SamplerTests
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(o.Validate);
             StringAssert.Contains(e.Message, name);
         }
-        Bad(new SamplingOptions { Temperature = -0.5f }, "temperature");
-        Bad(new SamplingOptions { Temperature = float.NaN }, "temperature");
-        Bad(new SamplingOptions { TopK = 0 }, "top_k");
-        Bad(new SamplingOptions { TopP = 0f }, "top_p");
-        Bad(new SamplingOptions { TopP = 1.5f }, "top_p");
-        Bad(new SamplingOptions { MaxNewTokens = 0 }, "max_new_tokens");
+        Bad(new SamplingOptions { Temperature = -0.5f }, "Temperature must be 0 (greedy) or a positive number");
+        Bad(new SamplingOptions { Temperature = float.NaN }, "Temperature");
+        Bad(new SamplingOptions { TopK = 0 }, "TopK must be at least 1");
+        Bad(new SamplingOptions { TopP = 0f }, "TopP must be in (0, 1]");
+        Bad(new SamplingOptions { TopP = 1.5f }, "TopP");
+        Bad(new SamplingOptions { MaxNewTokens = 0 }, "MaxNewTokens must be at least 1");
     }
 }

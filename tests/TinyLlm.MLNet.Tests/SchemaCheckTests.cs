@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.MLNet.Tests;

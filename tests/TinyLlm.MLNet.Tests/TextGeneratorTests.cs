@@ -1,7 +1,4 @@
-using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
-using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
@@ -31,7 +28,7 @@ public sealed class TextGeneratorTests
         var weights = RandomWeights(Tokenizer.VocabSize, seqLen: 48, scale: 3f);
         var generator = new TextGenerator(weights, Tokenizer);
         string[] prompts = ["Tom had a ball.", "Once upon a time, there was a little girl named Lily who", "Tom had a ball."];
-        var options = new SamplingOptions { Seed = 21, MaxNewTokens = 60, TopK = 40 };
+        var options = new SamplingOptions { Seed = 21, MaxNewTokens = 60, TopK = 40, SlideContextWindow = true };
         var streamed = new string[3];
         var batch = generator.GenerateBatch(prompts, options, (i, piece) => streamed[i] += piece);
         for (int i = 0; i < prompts.Length; i++)
@@ -75,7 +72,10 @@ public sealed class TextGeneratorTests
         CollectionAssert.AreEqual(full.Skip(full.Count - 31).ToArray(), ids);
         var result = generator.Generate(longPrompt, new SamplingOptions { Seed = 1, MaxNewTokens = 80 });
         Assert.AreEqual(31, result.PromptTokens);
-        Assert.IsTrue(result.TokenIds.Count == 80 || result.StoppedAtEndOfText);
+        // One new position is left: two tokens (the second sampled from it), then the context is full.
+        Assert.IsTrue((result.TokenIds.Count == 2 && result.StoppedAtContextLength) || result.StoppedAtEndOfText);
+        var slid = generator.Generate(longPrompt, new SamplingOptions { Seed = 1, MaxNewTokens = 80, SlideContextWindow = true });
+        Assert.IsTrue(slid.TokenIds.Count == 80 || slid.StoppedAtEndOfText);
     }
 
     [TestMethod]

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.Shards;
 
 namespace TinyLlm.MLNet.Tests;

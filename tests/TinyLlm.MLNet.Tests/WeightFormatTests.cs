@@ -369,12 +369,13 @@ public sealed class WeightFormatTests
         Llama2cCheckpoint.Write(weights, model);
         Tokenizer.Save(tok);
         const string Prompt = "Once upon a time";
-        var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 150 };
+        // 150 tokens past a 64-position context: the window slides, as it did before stopping at the context was the default
+        var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 150, SlideContextWindow = true };
         var texts = new List<string>();
         foreach (var (flag, format, group) in new[] { ("f32", WeightFormat.Float32, 0), ("bf16", WeightFormat.BFloat16, 0), ("q8_0", WeightFormat.Q8_0, 16) })
         {
             var (code, output, _) = Cli.Capture("generate", "--checkpoint", model, "--tokenizer-model-path", tok, "--prompt", Prompt,
-                "--temperature", "0", "--max-new-tokens", "150", "--weights", flag);
+                "--temperature", "0", "--max-new-tokens", "150", "--slide-context-window", "--weights", flag);
             Assert.AreEqual(0, code, output);
             string expected = Prompt + new TextGenerator(weights.Convert(format, group), Tokenizer).Generate(Prompt, greedy).Text;
             Assert.AreEqual(expected, output.TrimEnd('\n', '\r'), flag);

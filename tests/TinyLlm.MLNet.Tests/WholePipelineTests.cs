@@ -1,9 +1,7 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
-using static TinyLlm.MLNet.Tests.GenerationTestModels;
 
 namespace TinyLlm.MLNet.Tests;
 

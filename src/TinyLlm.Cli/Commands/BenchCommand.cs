@@ -89,6 +89,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Benchmarks (see docs/benchmarks.md).");
         bench.Subcommands.Add(train);
         bench.Subcommands.Add(BenchGenerateCommand.Create());
+        bench.Subcommands.Add(BenchServeCommand.Create());
         return bench;
     }
 

@@ -6,7 +6,9 @@ using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Tokenization;
 using TorchSharp;
+using PieceType = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Types.SentencePiece.Types.Type;
 
 namespace TinyLlm.Cli.Commands;
 
@@ -24,13 +26,14 @@ internal static class BenchGenerateCommand
         var backend = new Option<string>("--backend") { Description = "Cached mode: engine (TinyLlm's .NET engine) or torch (the TorchSharp model with its KV cache, on the CPU).", DefaultValueFactory = _ => "engine" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (torch backend and uncached mode).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var modelOut = new Option<FileInfo?>("--model-out") { Description = "Also write the random model as a llama2.c v0 file (for the reference)." };
+        var ggufOut = new Option<FileInfo?>("--gguf-out") { Description = "Also write the random model as an F32 GGUF file, with a placeholder vocabulary of its size (for llama.cpp)." };
         var weightFormat = WeightFormatOption.Create();
-        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Decode this model file (llama2.c v0/v1/v2, a Hugging Face folder) instead of a random model (cached mode)." };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Decode this model file (llama2.c v0/v1/v2, a Hugging Face folder, a GGUF file) instead of a random model (cached mode)." };
         var repeats = new Option<int>("--repeats") { Description = "Measured runs in this process; the fastest is reported as tokens_per_s (warm: the JIT has compiled the hot code fully by then) and the first as first_run_tokens_per_s (what a one-off run sees).", DefaultValueFactory = _ => 3 };
 
         var command = new Command("generate", "Measure batch-1 greedy decoding tokens/s and peak memory of a random model; prints one JSON line.");
         shape.AddTo(command);
-        foreach (var o in new Option[] { tokens, mode, backend, threads, modelOut, repeats, weightFormat, checkpoint })
+        foreach (var o in new Option[] { tokens, mode, backend, threads, modelOut, ggufOut, repeats, weightFormat, checkpoint })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -52,6 +55,7 @@ internal static class BenchGenerateCommand
             if (file is not null) seqLen = loaded.Config.MaxSeqLen;
             if (n < 1 || n > seqLen) throw new ArgumentException($"--tokens must be between 1 and the context length ({seqLen}); it was {n}.");
             if (parse.GetValue(modelOut) is { } outFile) Llama2cCheckpoint.Write(loaded, outFile.FullName);
+            if (parse.GetValue(ggufOut) is { } ggufFile) GgufLlama.Write(loaded, PlaceholderVocabulary(loaded.Config.VocabSize), ggufFile.FullName, GgmlType.F32);
             var weights = WeightFormatOption.Apply(loaded, format);
             loaded = null; // a converted copy is all the engine needs
             GC.Collect();
@@ -91,6 +95,17 @@ internal static class BenchGenerateCommand
             return 0;
         });
         return command;
+    }
+
+    // The text does not matter for speed: <unk>, <s>, </s>, the 256 byte pieces (llama.cpp's tokenizer needs them), then
+    // "▁t<id>" pieces up to the model's vocabulary size.
+    private static SentencePieceModel PlaceholderVocabulary(int size)
+    {
+        var pieces = new List<(string, float, PieceType)> { ("<unk>", 0, PieceType.Unknown), ("<s>", 0, PieceType.Control), ("</s>", 0, PieceType.Control) };
+        for (int b = 0; b < 256; b++) pieces.Add(($"<0x{b:X2}>", 0, PieceType.Byte));
+        for (int id = pieces.Count; id < size; id++) pieces.Add(($"\u2581t{id}", -id, PieceType.Normal));
+        if (pieces.Count > size) throw new ArgumentException($"--gguf-out needs a vocabulary of at least {pieces.Count} (3 special and 256 byte pieces); --vocab-size is {size}.");
+        return SentencePieceModel.FromPieces(pieces, unkId: 0, bosId: 1, eosId: 2, padId: -1, addDummyPrefix: true, removeExtraWhitespaces: false, "the placeholder vocabulary");
     }
 
     private static LlamaModel RandomModel(LlamaConfig config, int threads)

@@ -28,7 +28,7 @@ internal static class DownloadCommand
             string folder = parseResult.GetValue(dir)!;
             string source = parseResult.GetValue(url)!;
             IReadOnlyList<string> shards = [];
-            await AnsiConsole.Progress()
+            await Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                          new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
                 .StartAsync(async context =>

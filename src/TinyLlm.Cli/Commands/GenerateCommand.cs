@@ -1,8 +1,6 @@
 using System.CommandLine;
-using Microsoft.ML;
-using TinyLlm.MLNet;
-using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
+using TinyLlm.MLNet.Interop;
 
 namespace TinyLlm.Cli.Commands;
 
@@ -12,8 +10,8 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var prompt = new Option<string>("--prompt", "--start") { Description = "The start of the story; FILE:path reads it from a file.", DefaultValueFactory = _ => "One day, Lily met a" };
-        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0) or a Hugging Face Llama folder. Default: out/ckpt.bin unless --model is given." };
-        var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with." };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A training checkpoint (out/ckpt.bin), a llama2.c model file (v0 out/model.bin, v1, or v2 Q8_0), a Hugging Face Llama folder or a GGUF file (llama.cpp's format). Default: out/ckpt.bin unless --model is given." };
+        var tokenizer = new Option<FileInfo?>("--tokenizer-model-path", "--tokenizer") { Description = "The tokenizer .model the checkpoint was trained with (a GGUF file carries its own; if given, it must match)." };
         var model = new Option<FileInfo?>("--model") { Description = "An ML.NET model zip saved by the TinyLlm pipeline (holds weights and tokenizer)." };
         var samples = new Option<int>("--num-samples") { Description = "How many stories to generate (several are generated as one batch).", DefaultValueFactory = _ => 1 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per story (at least 1).", DefaultValueFactory = _ => 256 };
@@ -24,16 +22,17 @@ internal static class GenerateCommand
         var device = new Option<string?>("--device") { Description = "auto, cpu or cuda (default: what the --model zip saved, else auto: cuda when visible, else cpu)." };
         var backend = new Option<string?>("--backend") { Description = "auto, engine (TinyLlm's .NET CPU engine) or torch (TorchSharp with a KV cache, CPU or CUDA). Default: what the --model zip saved, else auto: torch on CUDA, else the engine." };
         var weightFormat = WeightFormatOption.Create();
+        var slide = new Option<bool>("--slide-context-window") { Description = "When prompt and story fill the model's context, go on conditioned on its last half instead of stopping (run.c stops)." };
 
         var command = new Command("generate", "Generate stories from a prompt with a trained model, streaming the text as it is produced.");
-        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend, weightFormat })
+        foreach (var o in new Option[] { prompt, checkpoint, tokenizer, model, samples, maxNew, temperature, topK, topP, seed, device, backend, weightFormat, slide })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
             string? dev = parse.GetValue(device);
             if (dev is not null && dev.Trim().ToLowerInvariant() is not ("auto" or "cpu" or "cuda"))
                 throw new ArgumentException($"--device must be auto, cpu or cuda; it was '{dev}'.");
-            GenerationBackend? chosen = parse.GetValue(backend) is { } b ? ParseBackend(b) : null;
+            GenerationBackend? chosen = parse.GetValue(backend) is { } b ? GeneratorLoader.ParseBackend(b) : null;
             int count = parse.GetValue(samples);
             if (count < 1) throw new ArgumentException($"--num-samples must be at least 1; it was {count}.");
             var sampling = new SamplingOptions
@@ -43,20 +42,25 @@ internal static class GenerateCommand
                 TopK = parse.GetValue(topK),
                 TopP = parse.GetValue(topP),
                 Seed = parse.GetValue(seed),
+                SlideContextWindow = parse.GetValue(slide),
             };
             sampling.Validate();
 
             var format = WeightFormatOption.Parse(parse.GetValue(weightFormat));
-            var generator = LoadGenerator(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev, format);
-            string ranOn = $"{BackendName(generator.Decoders.Backend)} on {generator.Decoders.Device}";
+            var generator = GeneratorLoader.Load(parse.GetValue(model), parse.GetValue(checkpoint), parse.GetValue(tokenizer), chosen, dev, format).Generator;
+            string ranOn = GeneratorLoader.RanOn(generator);
             string start = ReadPrompt(parse.GetValue(prompt)!);
             if (count == 1)
             {
                 // One story streams to the terminal as it is generated.
+                // The decoder first: a model too large for memory fails before any text is printed.
+                using var decoder = generator.CreateDecoder();
                 Console.Write(start);
-                var result = generator.Generate(start, sampling, piece => Console.Write(piece));
+                var result = generator.Generate(start, sampling, piece => Console.Write(piece), decoder);
                 Console.WriteLine();
-                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s, {ranOn}{(result.StoppedAtEndOfText ? ", end of story" : "")}]");
+                string end = result.StoppedAtEndOfText ? ", end of story"
+                    : result.StoppedAtContextLength ? $", stopped at the model's context length ({generator.Weights.Config.MaxSeqLen} positions; --slide-context-window goes on)" : "";
+                Console.Error.WriteLine($"[{result.TokenIds.Count} tokens, {result.TokensPerSecond:F1} tokens/s, {ranOn}{end}]");
                 return 0;
             }
             // Several stories are generated together as one batch (story i with seed + i), then printed.
@@ -68,51 +72,12 @@ internal static class GenerateCommand
                 Console.WriteLine(start + results[i].Text);
                 if (i < count - 1) Console.WriteLine("---------------");
             }
-            int total = results.Sum(r => r.TokenIds.Count);
-            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s, {ranOn}]");
+            int total = results.Sum(r => r.TokenIds.Count), full = results.Count(r => r.StoppedAtContextLength);
+            string atContext = full > 0 ? $", {full} stopped at the model's context length ({generator.Weights.Config.MaxSeqLen} positions; --slide-context-window goes on)" : "";
+            Console.Error.WriteLine($"[{count} stories as one batch: {total} tokens, {total / seconds:F1} tokens/s, {ranOn}{atContext}]");
             return 0;
         });
         return command;
-    }
-
-    private static GenerationBackend ParseBackend(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "auto" => GenerationBackend.Auto,
-        "engine" => GenerationBackend.Engine,
-        "torch" or "torchsharp" => GenerationBackend.TorchSharp,
-        _ => throw new ArgumentException($"--backend must be auto, engine or torch; it was '{name}'."),
-    };
-
-    private static string BackendName(GenerationBackend backend) => backend == GenerationBackend.TorchSharp ? "torch" : "engine";
-
-    // The zip's saved backend, device and weight storage hold unless --backend / --device / --weights are given;
-    // files on disk default to auto and their own storage.
-    private static TextGenerator LoadGenerator(FileInfo? zip, FileInfo? checkpoint, FileInfo? tokenizer, GenerationBackend? backend, string? device, WeightFormat? format)
-    {
-        if (zip is not null)
-        {
-            if (checkpoint is not null) throw new ArgumentException("Give either --model (an ML.NET zip) or --checkpoint with --tokenizer-model-path, not both.");
-            if (!zip.Exists) throw new FileNotFoundException($"Model zip '{zip.FullName}' does not exist.", zip.FullName);
-            var ml = new MLContext();
-            ml.ComponentCatalog.RegisterTinyLlm();
-            var loaded = ml.Model.Load(zip.FullName, out _);
-            var generation = (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
-                ?? throw new InvalidDataException($"Model zip '{zip.FullName}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
-            if (backend is null && device is null && format is null) return generation.Generator;
-            var options = generation.Options;
-            options.Backend = backend ?? options.Backend;
-            options.Device = device ?? options.Device;
-            options.WeightFormat = format ?? options.WeightFormat;
-            return generation.WithOptions(options).Generator;
-        }
-        var ckpt = checkpoint ?? new FileInfo(Path.Combine("out", "ckpt.bin"));
-        // a Hugging Face folder carries its tokenizer.model
-        if (tokenizer is null && Directory.Exists(ckpt.FullName) && File.Exists(Path.Combine(ckpt.FullName, "tokenizer.model")))
-            tokenizer = new FileInfo(Path.Combine(ckpt.FullName, "tokenizer.model"));
-        if (tokenizer is null) throw new ArgumentException("--tokenizer-model-path is required with --checkpoint: the .model the checkpoint was trained with.");
-        // Files on disk need no ML.NET pipeline: the generator alone, without the cost of an MLContext.
-        return GenerationModelLoader.LoadGenerator(ckpt.FullName, tokenizer.FullName,
-            new LlamaGenerationOptions { Backend = backend ?? GenerationBackend.Auto, Device = device ?? "auto", WeightFormat = format });
     }
 
     private static string ReadPrompt(string prompt)

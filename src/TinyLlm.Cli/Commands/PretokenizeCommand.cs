@@ -8,7 +8,8 @@ namespace TinyLlm.Cli.Commands;
 /// <summary>
 /// <c>tinyllm pretokenize</c>: llama2.c's <c>python tinystories.py pretokenize --vocab_size=4096</c>. Each
 /// <c>dataNN.json</c> of the data set becomes <c>tok{N}/dataNN.bin</c> (raw uint16, every story BOS-first); a re-run
-/// skips the shards already finished.
+/// skips the shards already finished from an unchanged source, encodes again those whose source changed and removes
+/// those whose source is gone, and says so.
 /// </summary>
 internal static class PretokenizeCommand
 {
@@ -77,7 +78,7 @@ internal static class PretokenizeCommand
             var clock = Stopwatch.StartNew();
             TokenShardProgress last = default;
             TokenShardManifest manifest = null!;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(context =>
                 {
@@ -98,8 +99,10 @@ internal static class PretokenizeCommand
             double seconds = clock.Elapsed.TotalSeconds;
             long tokens = manifest.Shards.Sum(s => s.Tokens);
             double rate = Math.Max(seconds, 1e-9);
+            string changes = (last.ShardsReencoded > 0 ? $"; {last.ShardsReencoded} encoded again because their source changed" : "")
+                + (last.ShardsRemoved > 0 ? $"; {last.ShardsRemoved} removed because their source is gone" : "");
             AnsiConsole.MarkupLineInterpolated(
-                $"Wrote {manifest.Shards.Count} shard(s), {tokens:N0} tokens, to [green]{output}[/] in {seconds:F1} s ({last.ShardsSkipped} already done; {last.TextBytes / 1e6 / rate:F1} MB/s of stories, {last.Tokens / rate / 1e6:F2}M tokens/s).");
+                $"Wrote {manifest.Shards.Count} shard(s), {tokens:N0} tokens, to [green]{output}[/] in {seconds:F1} s ({last.ShardsSkipped} already done{changes}; {last.TextBytes / 1e6 / rate:F1} MB/s of stories, {last.Tokens / rate / 1e6:F2}M tokens/s).");
             return 0;
         });
         return command;

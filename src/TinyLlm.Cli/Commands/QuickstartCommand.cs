@@ -1,12 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.ML;
 using Spectre.Console;
 using TinyLlm.MLNet;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;
@@ -69,7 +67,7 @@ internal static class QuickstartCommand
             if (Stories < 100) throw new ArgumentException($"--stories must be at least 100; it was {Stories}.");
             if (!(Minutes > 0 && Minutes <= 24 * 60)) throw new ArgumentException($"--minutes must be in (0, 1440]; it was {Minutes}.");
             if (Dtype is not ("auto" or "float32" or "bfloat16")) throw new ArgumentException($"--dtype must be auto, float32 or bfloat16; it was '{Dtype}'.");
-            if (DatasetDir is not null && !Directory.Exists(DatasetDir)) throw new DirectoryNotFoundException($"The dataset folder '{DatasetDir}' does not exist (--dataset-dir).");
+            if (DatasetDir is not null) InputPaths.RequireFolder(DatasetDir, "--dataset-dir", "a folder of TinyStories shards (data00.json ...)");
             Training(MaxIters: 1, "float32").Validate(); // model shape errors before any work
         }
 
@@ -84,10 +82,14 @@ internal static class QuickstartCommand
         };
     }
 
-    // What quickstart.json records about a finished training stage, to know whether it can be reused; Compute is the
-    // achieved FLOP/s and MFU for the summary (empty in records of older versions).
-    private sealed record TrainedModel(string Signature, string Dtype, long Iters, double TrainLoss, double ValLoss, double TokensPerSecond, double Seconds,
+    // What quickstart.json records about a finished training stage. TokensPerSecond is the run's own average: the tokens
+    // it trained over the wall time of its training loop (evaluations and checkpoints included), not one step's rate.
+    // Compute is the last step's achieved FLOP/s and MFU for the summary (empty in records of older versions).
+    private sealed record TrainedModel(string Dtype, long Iters, double TrainLoss, double ValLoss, long Tokens, double TokensPerSecond, double Seconds,
         string Compute = "");
+
+    // What quickstart.json records about a finished tokenizer: the .model it wrote, by SHA-256.
+    private sealed record TrainedTokenizer(string ModelSha256);
 
     // Tokens after which the default model's stories read cleanly on the synthetic stories: 1,231 steps of 16 x 256
     // (5.0M tokens) reached val loss 0.35 and clean English; 346 steps (1.4M tokens) reached 0.82 and broken words
@@ -99,28 +101,40 @@ internal static class QuickstartCommand
         Directory.CreateDirectory(s.WorkDir);
         var total = Stopwatch.StartNew();
         var rows = new List<(string Stage, string What, string Time)>();
-        AnsiConsole.Write(new Rule("[bold]TinyLlm quickstart[/]").LeftJustified());
+        Terminal.Messages.Write(new Rule("[bold]TinyLlm quickstart[/]").LeftJustified());
+        // Each stage is done only when its record says so; the record is written after the stage's files.
+        var stages = QuickstartStages.Open(s.WorkDir);
+        if (stages.WasUnreadable)
+            Terminal.Messages.MarkupLineInterpolated($"[yellow]{Path.Combine(s.WorkDir, QuickstartStages.FileName)} could not be read (a run stopped while writing it?): redoing every stage.[/]");
 
         // 1. Stories
         var clock = Stopwatch.StartNew();
         string storiesNote;
+        // At least 10 shards: shard 0 is the validation split, the rest train.
+        int perShard = Math.Min(SyntheticStories.DefaultStoriesPerShard, Math.Max(1, s.Stories / 10));
+        string storiesSignature = s.DatasetDir is not null ? $"dataset {s.DatasetDir}" : $"synthetic {s.Stories} stories, seed {s.Seed}, {perShard} per shard";
         if (s.DatasetDir is not null)
             storiesNote = $"TinyStories in {s.DatasetDir}";
-        else if (File.Exists(Path.Combine(s.DataDir, "data00.json")) && !s.Force)
+        else if (!s.Force && stages.IsDone("stories", storiesSignature))
             storiesNote = "synthetic stories (reused)";
         else
         {
-            // At least 10 shards: shard 0 is the validation split, the rest train.
-            int perShard = Math.Min(SyntheticStories.DefaultStoriesPerShard, Math.Max(1, s.Stories / 10));
+            // A partial set (a run killed while writing it) or another one: none of its shards may be mixed in.
+            if (Directory.Exists(s.DataDir))
+                foreach (string old in Directory.GetFiles(s.DataDir, "*.json")) File.Delete(old);
             Bar("Writing synthetic stories", s.Stories, task => SyntheticStories.WriteShards(s.DataDir, s.Stories, s.Seed, perShard,
                 progress: new InlineProgress<SyntheticStoriesProgress>(p => task.Value = p.StoriesWritten)));
+            stages.Complete("stories", storiesSignature, new { s.Stories });
             storiesNote = $"{s.Stories:N0} synthetic stories";
         }
         rows.Add(("stories", $"{storiesNote}: {s.DataDir}", Seconds(clock)));
 
         // 2. Tokenizer (the tutorial trains it on the first 10 shards)
         clock.Restart();
-        bool newTokenizer = s.Force || !File.Exists(s.TokenizerPath);
+        string tokenizerSignature = $"{storiesSignature}; vocabulary {s.VocabSize}";
+        var tokenizerRecord = s.Force ? null : stages.Find<TrainedTokenizer>("tokenizer", tokenizerSignature);
+        bool newTokenizer = tokenizerRecord is null || !File.Exists(s.TokenizerPath) || QuickstartStages.Hash(s.TokenizerPath) != tokenizerRecord.ModelSha256
+            || !SentencePieceModel.Load(s.TokenizerPath).VocabMatches(s.TokenizerPath);
         if (newTokenizer)
         {
             SentencePieceModel spm = null!;
@@ -135,6 +149,7 @@ internal static class QuickstartCommand
                     }));
             });
             spm.Save(s.TokenizerPath);
+            stages.Complete("tokenizer", tokenizerSignature, new TrainedTokenizer(QuickstartStages.Hash(s.TokenizerPath)));
         }
         rows.Add(("tokenizer", $"{s.VocabSize} pieces{(newTokenizer ? "" : " (reused)")}: {s.TokenizerPath}", Seconds(clock)));
 
@@ -152,9 +167,10 @@ internal static class QuickstartCommand
 
         // 4. Training
         clock.Restart();
-        var trained = TrainOrReuse(s, newTokenizer);
+        var trained = TrainOrReuse(s, stages, $"{tokenizerSignature}; tokenizer {QuickstartStages.Hash(s.TokenizerPath)}");
         string compute = trained.Compute.Length > 0 ? $" ({trained.Compute})" : "";
-        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.TokensPerSecond:N0} tokens/s{compute}, train loss {trained.TrainLoss:F3}, val loss {trained.ValLoss:F3}: {Path.Combine(s.OutDir, Checkpoint.FileName)}", Seconds(clock)));
+        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.Tokens / 1e6:F2}M tokens in {trained.Seconds:F0} s: {trained.TokensPerSecond:N0} tokens/s on average (evaluations included){compute}, " +
+            $"train loss {trained.TrainLoss:F3}, val loss {trained.ValLoss:F3}: {Path.Combine(s.OutDir, Checkpoint.FileName)}", Seconds(clock)));
 
         // 5. The ML.NET pipeline, saved as one zip: tokenizer, then the model with its generation options.
         clock.Restart();
@@ -188,24 +204,19 @@ internal static class QuickstartCommand
         var table = new Table().AddColumns("stage", "result", "time");
         foreach (var (stage, what, time) in rows) table.AddRow(Markup.Escape(stage), Markup.Escape(what), time);
         AnsiConsole.Write(table);
-        string png = Path.Combine(s.OutDir, "loss.png");
+        string png = Path.Combine(s.OutDir, LossCurvePlot.FileName);
         if (File.Exists(png)) AnsiConsole.MarkupLineInterpolated($"Loss curve: [green]{png}[/]; metrics: {Path.Combine(s.OutDir, "metrics.csv")}");
         AnsiConsole.MarkupLineInterpolated($"Done in {total.Elapsed.TotalMinutes:F1} min. Try: tinyllm generate --model {s.ZipPath} --prompt \"Once upon a time\"");
         return 0;
     }
 
-    private static TrainedModel TrainOrReuse(Settings s, bool newTokenizer)
+    private static TrainedModel TrainOrReuse(Settings s, QuickstartStages stages, string dataSignature)
     {
-        string record = Path.Combine(s.OutDir, "quickstart.json");
-        string signature = $"{s.DataDir}|{s.VocabSize}|{s.Dim}|{s.NLayers}|{s.NHeads}|{s.NKvHeads}|{s.SeqLen}|{s.BatchSize}|{s.Minutes}|{s.Seed}|{s.Dtype}";
-        if (!s.Force && !newTokenizer && File.Exists(record) && File.Exists(Path.Combine(s.OutDir, Checkpoint.FileName)))
+        string signature = $"{dataSignature}; {s.Dim}/{s.NLayers}/{s.NHeads}/{s.NKvHeads}, context {s.SeqLen}, batch {s.BatchSize}, {s.Minutes} min, seed {s.Seed}, {s.Dtype}";
+        if (!s.Force && File.Exists(Path.Combine(s.OutDir, Checkpoint.FileName)) && stages.Find<TrainedModel>("training", signature) is { } previous)
         {
-            var previous = JsonSerializer.Deserialize<TrainedModel>(File.ReadAllText(record));
-            if (previous?.Signature == signature)
-            {
-                AnsiConsole.MarkupLine("[grey]Reusing the model trained by an earlier run with the same settings (--force retrains).[/]");
-                return previous;
-            }
+            Terminal.Messages.MarkupLine("[grey]Reusing the model trained by an earlier run with the same settings (--force retrains).[/]");
+            return previous;
         }
         Directory.CreateDirectory(s.OutDir);
         using var data = TokenShardBatchSource.Open(s.ShardDir, new TokenWindowOptions { SequenceLength = s.SeqLen, Seed = s.Seed });
@@ -219,7 +230,7 @@ internal static class QuickstartCommand
             double fp32 = MeasureStep(s, data, "float32"), bf16 = MeasureStep(s, data, "bfloat16");
             dtype = bf16 < fp32 ? "bfloat16" : "float32";
             stepSeconds = Math.Min(fp32, bf16);
-            AnsiConsole.MarkupLineInterpolated($"[grey]step time: float32 {fp32 * 1000:F0} ms, bfloat16 {bf16 * 1000:F0} ms: training in {dtype}[/]");
+            Terminal.Messages.MarkupLineInterpolated($"[grey]step time: float32 {fp32 * 1000:F0} ms, bfloat16 {bf16 * 1000:F0} ms: training in {dtype}[/]");
         }
         else
         {
@@ -229,7 +240,7 @@ internal static class QuickstartCommand
         // Evaluations (5 of 2 x 10 batches, forward only) cost about 10% on top of the steps.
         // A multiple of 5 so that the last of the 5 evaluations (and its checkpoint) falls on the last step.
         int iters = Math.Max(20, (int)(left / (stepSeconds * 1.1))) / 5 * 5;
-        AnsiConsole.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
+        Terminal.Messages.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
         ExpectedQuality(s, (double)iters * s.BatchSize * s.SeqLen);
         var options = s.Training(iters, dtype);
 
@@ -237,12 +248,12 @@ internal static class QuickstartCommand
         // past the budget stops a run that falls behind, keeping the checkpoint of its last evaluation.
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, left * 1.15)));
         TrainingResult? result = null;
-        double trainLoss = double.NaN, valLoss = double.NaN, tokPerSec = 0, flops = double.NaN, mfu = -1;
-        long lastIter = 0;
+        double trainLoss = double.NaN, valLoss = double.NaN, flops = double.NaN, mfu = -1;
+        long lastIter = 0, steps = 0;
         var clock = Stopwatch.StartNew();
         try
         {
-            AnsiConsole.Progress().AutoClear(false)
+            Terminal.Messages.Progress().AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
@@ -252,17 +263,20 @@ internal static class QuickstartCommand
                         if (p.Event == TrainingEvent.Step)
                         {
                             task.Value = p.Iter + 1;
-                            (tokPerSec, lastIter, flops, mfu) = (p.TokensPerSecond, p.Iter, p.FlopsPerSecond, p.Mfu);
+                            lastIter = p.Iter;
+                            steps++;
+                            (flops, mfu) = (p.FlopsPerSecond, p.Mfu);
                             task.Description = $"Training: step {p.Iter}/{iters}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s";
                         }
                         else if (p.Event == TrainingEvent.Setting)
                         {
-                            AnsiConsole.MarkupLineInterpolated($"[grey]{p.Message}[/]");
+                            Terminal.Messages.MarkupLineInterpolated($"[grey]{p.Message}[/]");
                         }
                         else if (p.Event == TrainingEvent.Eval)
                         {
                             (trainLoss, valLoss) = (p.TrainLoss, p.ValLoss);
-                            AnsiConsole.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                            LossCurvePlot.Update(Path.Combine(s.OutDir, MetricsLog.CsvName));
+                            Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
                         }
                     }), deadline.Token);
                     task.Value = task.MaxValue;
@@ -270,13 +284,16 @@ internal static class QuickstartCommand
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]The time budget ran out at step {lastIter} of {iters}; using the checkpoint of the last evaluation.[/]");
+            Terminal.Messages.MarkupLineInterpolated($"[yellow]The time budget ran out at step {lastIter} of {iters}; using the checkpoint of the last evaluation.[/]");
         }
         result?.Model.Dispose();
+        // The run's own average; when the deadline stopped it, its steps over the time it ran.
+        long tokens = result?.Tokens ?? steps * options.GradientAccumulationSteps * options.BatchSize * options.MaxSeqLen;
+        double seconds = result?.Duration.TotalSeconds ?? clock.Elapsed.TotalSeconds;
         var peak = result?.Peak; // null when the deadline stopped the run: MFU without its yardstick then
-        string compute = double.IsNaN(flops) ? "" : PeakFlops.Format(flops) + (mfu < 0 ? "" : $", MFU {mfu * 100:F0}%") + (mfu < 0 || peak is null ? "" : $" of {peak}");
-        var trained = new TrainedModel(signature, dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokPerSec, clock.Elapsed.TotalSeconds, compute);
-        AtomicFile.WriteAllText(record, JsonSerializer.Serialize(trained));
+        string compute = double.IsNaN(flops) ? "" : "steps at " + PeakFlops.Format(flops) + (mfu < 0 ? "" : $", MFU {mfu * 100:F0}%") + (mfu < 0 || peak is null ? "" : $" of {peak}");
+        var trained = new TrainedModel(dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokens, tokens / Math.Max(seconds, 1e-9), seconds, compute);
+        stages.Complete("training", signature, trained);
         return trained;
     }
 
@@ -286,7 +303,7 @@ internal static class QuickstartCommand
     {
         if (plannedTokens >= CleanStoryTokens) return;
         double minutes = Math.Ceiling(s.Minutes * CleanStoryTokens / plannedTokens);
-        AnsiConsole.MarkupLineInterpolated($"[yellow]This machine trains about {plannedTokens / 1e6:F1}M tokens in {s.Minutes:0.#} minutes; with the default model the stories read cleanly after about {CleanStoryTokens / 1e6:F0}M (validation loss about 0.4 or lower). Expect misspelt words; --minutes {minutes:F0} trains enough.[/]");
+        Terminal.Messages.MarkupLineInterpolated($"[yellow]This machine trains about {plannedTokens / 1e6:F1}M tokens in {s.Minutes:0.#} minutes; with the default model the stories read cleanly after about {CleanStoryTokens / 1e6:F0}M (validation loss about 0.4 or lower). Expect misspelt words; --minutes {minutes:F0} trains enough.[/]");
     }
 
     // Seconds per optimizer step in dtype: the fastest of 4 steps after two warm-up steps, in a scratch folder.
@@ -316,7 +333,7 @@ internal static class QuickstartCommand
     }
 
     private static void Bar(string description, double max, Action<ProgressTask> work) =>
-        AnsiConsole.Progress().AutoClear(false)
+        Terminal.Messages.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(ctx =>
             {

@@ -30,6 +30,11 @@ internal static class SynthCommand
             Description = "Stories per shard file.",
             DefaultValueFactory = _ => SyntheticStories.DefaultStoriesPerShard,
         };
+        var theme = new Option<SyntheticTheme>("--theme")
+        {
+            Description = "classic (children's stories) or space (robots on far planets: other names and words, a second corpus to fine-tune on).",
+            DefaultValueFactory = _ => SyntheticTheme.Classic,
+        };
         stories.Validators.Add(result =>
         {
             int value = result.GetValueOrDefault<int>();
@@ -46,6 +51,7 @@ internal static class SynthCommand
         command.Options.Add(stories);
         command.Options.Add(seed);
         command.Options.Add(perShard);
+        command.Options.Add(theme);
         command.SetAction(parseResult =>
         {
             string dir = parseResult.GetValue(outDir)!;
@@ -53,7 +59,7 @@ internal static class SynthCommand
             var clock = Stopwatch.StartNew();
             IReadOnlyList<string> shards = [];
             long bytes = 0;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                          new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(context =>
@@ -65,7 +71,7 @@ internal static class SynthCommand
                         task.Description = $"Writing stories ({p.ShardsWritten} shards, {p.BytesWritten / 1e6:F1} MB)";
                         bytes = p.BytesWritten;
                     });
-                    shards = SyntheticStories.WriteShards(dir, count, parseResult.GetValue(seed), parseResult.GetValue(perShard), progress);
+                    shards = SyntheticStories.WriteShards(dir, count, parseResult.GetValue(seed), parseResult.GetValue(perShard), progress, theme: parseResult.GetValue(theme));
                 });
             double seconds = clock.Elapsed.TotalSeconds;
             AnsiConsole.MarkupLineInterpolated(

@@ -22,6 +22,7 @@ internal static class TokenizeCommand
         command.Arguments.Add(text);
         command.SetAction(parse =>
         {
+            InputPaths.RequireFile(parse.GetValue(model)!.FullName, "--model", "a tokenizer .model file");
             var spm = SentencePieceModel.Load(parse.GetValue(model)!.FullName);
             bool addBos = parse.GetValue(bos), addEos = parse.GetValue(eos);
             var input = parse.GetValue(file);
@@ -35,11 +36,11 @@ internal static class TokenizeCommand
                 Console.WriteLine(spm.Decode(ids));
                 return 0;
             }
-            if (!input!.Exists) throw new FileNotFoundException($"Input file '{input.FullName}' does not exist.", input.FullName);
+            InputPaths.RequireFile(input!.FullName, "--file", "a text file to encode line by line");
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false };
-            // Lines end at '\n' only, as spm_encode reads them (a '\r' stays in the line).
+            // Lines end at '\n', as spm_encode reads them; a file saved on Windows encodes like its LF copy (no '\r').
             foreach (var block in SentencePieceBpeTrainer.ReadCorpusFile(input.FullName))
-                foreach (var line in block.Split('\n'))
+                foreach (var line in block.Split('\n').Select(l => l.EndsWith('\r') ? l[..^1] : l))
                     stdout.WriteLine(string.Join(' ', spm.Encode(line, addBos, addEos)));
             return 0;
         });

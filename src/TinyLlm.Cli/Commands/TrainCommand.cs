@@ -31,15 +31,21 @@ internal static class TrainCommand
             Required = true,
         };
         command.Options.Add(dataDir);
+        var allowIncomplete = new Option<bool>("--allow-incomplete-shards")
+        {
+            Description = "Train on a shard folder whose pretokenize run did not finish (refused otherwise).",
+        };
+        command.Options.Add(allowIncomplete);
 
         // I/O
-        Add("--out-dir", d.OutDir, "Folder for ckpt.bin, model.bin, metrics.csv and loss.png.", (o, v) => o.OutDir = v);
+        // The library writes no file unless told where; the command writes into out/ as train.py does.
+        Add("--out-dir", "out", "Folder for ckpt.bin, model.bin, metrics.csv and loss.png (holds train.lock while training).", (o, v) => o.OutDir = v);
         Add("--eval-interval", d.EvalInterval, "Evaluate (and maybe checkpoint) every N iterations.", (o, v) => o.EvalInterval = v);
         Add("--log-interval", d.LogInterval, "Log the training loss every N iterations.", (o, v) => o.LogInterval = v);
         Add("--eval-iters", d.EvalIters, "Batches per split in each evaluation.", (o, v) => o.EvalIters = v);
         Add("--eval-only", d.EvalOnly, "Evaluate once and exit.", (o, v) => o.EvalOnly = v);
         Add("--always-save-checkpoint", d.AlwaysSaveCheckpoint, "Checkpoint at every evaluation, not only on a better val loss.", (o, v) => o.AlwaysSaveCheckpoint = v);
-        Add("--init-from", d.InitFrom, "scratch or resume (from out-dir/ckpt.bin).", (o, v) => o.InitFrom = v);
+        Add("--init-from", d.InitFrom, "scratch, resume (from out-dir/ckpt.bin), or a model to fine-tune: an ML.NET zip, a ckpt.bin, a llama2.c model file, a Hugging Face folder or a GGUF file (its shape and tokenizer are kept).", (o, v) => o.InitFrom = v);
         // data
         Add("--batch-size", d.BatchSize, "Micro-batch size (sequences per forward/backward).", (o, v) => o.BatchSize = v);
         Add("--max-seq-len", d.MaxSeqLen, "Context length.", (o, v) => o.MaxSeqLen = v);
@@ -76,25 +82,58 @@ internal static class TrainCommand
         {
             var options = new TrainingOptions();
             foreach (var bind in binders) bind(parse, options);
-            var trainer = new LlamaTrainer(options); // validates every option before any data is read
-            string shards = ShardFolder(parse.GetValue(dataDir)!, options.VocabSize);
-            using var data = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = options.MaxSeqLen, Seed = options.Seed });
+            var trainer = new LlamaTrainer(options); // validates every option before any data is read; reads a model to resume or fine-tune
+            CheckShapeFlags(parse, command, trainer);
+            var o = trainer.Options; // with the shape of the model resumed or fine-tuned
+            if (trainer.InitialModel is { } initial)
+            {
+                var c = initial.Weights.Config;
+                Terminal.Messages.MarkupLineInterpolated($"fine-tuning {initial.Description}: {c.Dim}/{c.NLayers}/{c.NHeads}/{c.NKvHeads}, vocabulary {c.VocabSize}, context {c.MaxSeqLen}, {(c.SharedClassifier ? "tied" : "untied")} classifier; a new optimizer, schedule and iteration count");
+                if (initial.DequantizationNote() is { } note) Terminal.Messages.MarkupLineInterpolated($"[yellow]note:[/] {note}");
+            }
+            string shards = ShardFolder(parse.GetValue(dataDir)!, o.VocabSize);
+            using var data = TokenShardBatchSource.Open(shards, new TokenWindowOptions { SequenceLength = o.MaxSeqLen, Seed = o.Seed },
+                allowIncompleteShards: parse.GetValue(allowIncomplete));
             return Run(trainer, data);
         });
         return command;
     }
 
     /// <summary>
+    /// Resuming or fine-tuning keeps the model's shape: a shape flag given on the command line must be the model's,
+    /// even when it equals the default (the library can only tell a default from a choice by its value).
+    /// </summary>
+    private static void CheckShapeFlags(ParseResult parse, Command command, LlamaTrainer trainer)
+    {
+        if (trainer.InitialModel is null && trainer.Options.InitFrom != "resume") return;
+        foreach (var (name, value, _, _) in TrainingShape.Fields)
+        {
+            var flag = command.Options.OfType<Option<int>>().Single(f => FlagNames.Pascal(f.Name) == name);
+            if (parse.GetResult(flag) is not { Implicit: false }) continue;
+            int given = parse.GetValue(flag), model = value(trainer.Options);
+            if (given == model) continue;
+            throw trainer.InitialModel is { } initial
+                ? new ArgumentException(TrainingShape.FineTuneConflict(initial.Description, name, model, given))
+                : new InvalidDataException(TrainingShape.ResumeConflict(trainer.CheckpointPath!, name, model, given));
+        }
+    }
+
+    /// <summary>
     /// The folder itself when it holds shards, else its <c>tok{vocab}</c> subfolder (the tutorial's layout), else
     /// <c>TinyStories_all_data/tok{vocab}</c> (where <c>tinyllm pretokenize</c> writes by default).
     /// </summary>
-    private static string ShardFolder(DirectoryInfo dir, int vocabSize)
+    private static string ShardFolder(DirectoryInfo dir, int vocabSize) =>
+        FindShardFolder(dir, vocabSize)
+        ?? throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' holds no .bin shards and no tok{vocabSize} folder; run `tinyllm pretokenize` first (--data-dir).");
+
+    /// <summary>The shard folder of <see cref="ShardFolder"/>, or null when there is none.</summary>
+    internal static string? FindShardFolder(DirectoryInfo dir, int vocabSize)
     {
-        if (!dir.Exists) throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' does not exist (--data-dir).");
+        InputPaths.RequireFolder(dir.FullName, "--data-dir", $"the folder of .bin shards, or a dataset folder holding tok{vocabSize}/");
         if (dir.EnumerateFiles("*.bin").Any()) return dir.FullName;
         foreach (string nested in new[] { Path.Combine(dir.FullName, $"tok{vocabSize}"), Path.Combine(dir.FullName, "TinyStories_all_data", $"tok{vocabSize}") })
             if (Directory.Exists(nested)) return nested;
-        throw new DirectoryNotFoundException($"The data folder '{dir.FullName}' holds no .bin shards and no tok{vocabSize} folder; run `tinyllm pretokenize` first (--data-dir).");
+        return null;
     }
 
     private static int Run(LlamaTrainer trainer, ITokenBatchSource data)
@@ -111,7 +150,7 @@ internal static class TrainCommand
         try
         {
             TrainingResult? result = null;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
@@ -128,10 +167,12 @@ internal static class TrainCommand
                                 task.Description = $"iter {p.Iter} | loss {p.Loss:F4} | lr {p.LearningRate:0.00e+00} | {p.StepMilliseconds:F0} ms | {p.TokensPerSecond:F0} tok/s | {PeakFlops.Format(p.FlopsPerSecond)}{mfu}";
                                 break;
                             case TrainingEvent.Eval:
-                                AnsiConsole.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
+                                // metrics.csv has this evaluation by now
+                                if (o.WriteMetrics) LossCurvePlot.Update(Path.Combine(o.OutDir!, MetricsLog.CsvName));
                                 break;
                             case TrainingEvent.Checkpoint:
-                                AnsiConsole.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
                                 break;
                             case TrainingEvent.Setting:
                                 AnsiConsole.MarkupLineInterpolated($"[grey]{p.Message}[/]");
@@ -141,12 +182,12 @@ internal static class TrainCommand
                     result = trainer.Fit(data, progress, cts.Token);
                 });
             using var model = result!.Model;
-            AnsiConsole.MarkupLineInterpolated($"done: {result.IterNum} iterations, best val loss {result.BestValLoss:F4}; outputs in {Path.GetFullPath(o.OutDir)}");
+            AnsiConsole.MarkupLineInterpolated($"done: {result.IterNum} iterations, best val loss {result.BestValLoss:F4}; outputs in {Path.GetFullPath(o.OutDir!)}");
             return 0;
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]interrupted after iteration {lastIter}[/]; resume from the last checkpoint with --init-from resume.");
+            Terminal.Messages.MarkupLineInterpolated($"[yellow]interrupted after iteration {lastIter}[/]; resume from the last checkpoint with --init-from resume.");
             return 130;
         }
         finally

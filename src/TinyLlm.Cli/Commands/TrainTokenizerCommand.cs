@@ -13,6 +13,11 @@ internal static class TrainTokenizerCommand
         var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary size (special pieces + 256 byte pieces + merges + characters).", DefaultValueFactory = _ => 4096 };
         var datasetDir = new Option<DirectoryInfo?>("--dataset-dir") { Description = "TinyStories directory (the JSON shards); the model goes to DIR/tok{N}.model unless --out is given." };
         var numShards = new Option<int?>("--num-shards") { Description = "Train on the first N shards only (the tutorial uses 10)." };
+        numShards.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is int value && value < 1)
+                result.AddError($"--num-shards must be at least 1 (or left out for every shard); it was {value}.");
+        });
         var input = new Option<FileInfo[]>("--input") { Description = "Plain-text corpus file(s), one sentence per line, instead of --dataset-dir.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "Model path (default tok{N}.model); the .vocab is written beside it." };
         var coverage = new Option<double>("--character-coverage") { Description = "Fraction of characters covered by the vocabulary (0.98 to 1.0).", DefaultValueFactory = _ => 1.0 };
@@ -33,7 +38,9 @@ internal static class TrainTokenizerCommand
             if (dir is not null && files.Length > 0)
                 throw new ArgumentException("Give either --dataset-dir or --input, not both.");
             foreach (var f in files)
-                if (!f.Exists) throw new FileNotFoundException($"Corpus file '{f.FullName}' does not exist.", f.FullName);
+                InputPaths.RequireFile(f.FullName, "--input", "plain-text corpus files (for a folder of TinyStories shards use --dataset-dir)");
+            if (dir is not null)
+                InputPaths.RequireFolder(dir.FullName, "--dataset-dir", "the folder of TinyStories shards data00.json, data01.json, ...");
 
             string outPath = parse.GetValue(output)
                 ?? (dir is not null ? Path.Combine(dir.FullName, $"tok{n}.model") : $"tok{n}.model");
@@ -50,7 +57,7 @@ internal static class TrainTokenizerCommand
 
             var clock = Stopwatch.StartNew();
             SentencePieceModel model = null!;
-            AnsiConsole.Progress()
+            Terminal.Messages.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(ctx =>
                 {
@@ -71,11 +78,20 @@ internal static class TrainTokenizerCommand
                             merging.Value = p.Done;
                         }
                     });
-                    model = SentencePieceBpeTrainer.Train(corpus, options, progress);
+                    try
+                    {
+                        model = SentencePieceBpeTrainer.Train(corpus, options, progress);
+                    }
+                    catch (InvalidDataException e) when (e.Message.StartsWith("The training corpus", StringComparison.Ordinal))
+                    {
+                        // The library cannot know where the lines came from; the command does.
+                        string from = dir is not null ? $"--dataset-dir '{dir.FullName}'" : string.Join(", ", files.Select(f => $"--input '{f.FullName}'"));
+                        throw new InvalidDataException($"The training corpus ({from}){e.Message["The training corpus".Length..]}", e);
+                    }
                     reading.Value = reading.MaxValue;
                     merging.Value = merging.MaxValue;
                 });
-            foreach (var w in model.Warnings) AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
+            foreach (var w in model.Warnings) Terminal.Messages.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
             model.Save(outPath);
             Console.WriteLine($"Trained {model.VocabSize} pieces in {clock.Elapsed.TotalSeconds:F1} s: {outPath} and {Path.ChangeExtension(outPath, ".vocab")}");
             return 0;

@@ -40,6 +40,23 @@ internal static class DecoderArguments
         return longest;
     }
 
+    /// <summary>
+    /// Checks one <see cref="IWindowScorer.Score"/> call: 1 to <paramref name="maxWindows"/> windows of 2 to
+    /// max_seq_len + 1 ids in range (a window predicts its ids after the first from the ids before them), and one
+    /// output value per window.
+    /// </summary>
+    public static void CheckWindows(LlamaConfig config, int maxWindows, ReadOnlySpan<int[]> windows, int outputLength)
+    {
+        if (windows.Length == 0 || windows.Length > maxWindows || outputLength != windows.Length)
+            throw new ArgumentException($"Score takes 1 to {maxWindows} windows and one output value per window; got {windows.Length} windows and {outputLength} values.");
+        foreach (var window in windows)
+        {
+            if (window is null || window.Length < 2 || window.Length > config.MaxSeqLen + 1)
+                throw new ArgumentException($"Each scored window needs 2 to max_seq_len + 1 = {config.MaxSeqLen + 1} tokens; got {window?.Length ?? 0}.", nameof(windows));
+            foreach (int token in window) CheckToken(config, token);
+        }
+    }
+
     /// <summary>Checks a slot number against a decoder of <paramref name="slotCount"/> slots.</summary>
     public static void CheckSlot(int slot, int slotCount)
     {

@@ -38,6 +38,7 @@ public sealed class InferenceEngine : ITokenDecoder
     {
         _w = weights ?? throw new ArgumentNullException(nameof(weights));
         if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), $"An engine needs at least one sequence slot; got {slots}.");
+        DecoderMemory.Check(weights.Config, slots);
         _p = weights.Config;
         _normEps = (float)_p.NormEps;
         Slots = slots;
@@ -224,9 +225,10 @@ public sealed class InferenceEngine : ITokenDecoder
         ref float q = ref _q[slot * d + h * hs];
         var att = new Span<float>(_att, (slot * _p.NHeads + h) * _p.MaxSeqLen, pos + 1);
         int kvHead = (h / groups) * hs; // grouped-query attention: query heads share kv heads in order
+        var path = KernelPaths.Current; // read once per head, not once per position
         // Head vectors are short (tens of floats): inlined loops, not a library call per position.
         for (int t = 0; t <= pos; t++)
-            att[t] = HeadDot(ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
+            att[t] = HeadDot(path, ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
         StepKernels.SoftMaxInPlace(att);
         // The weighted sum of values is accumulated on this thread's stack and stored once: heads next to each other
         // share cache lines of _xb, and another core may be working on the neighbouring head.
@@ -234,21 +236,28 @@ public sealed class InferenceEngine : ITokenDecoder
         sum.Clear();
         ref float xb = ref MemoryMarshal.GetReference(sum);
         for (int t = 0; t <= pos; t++)
-            HeadAxpy(att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
+            HeadAxpy(path, att[t], ref _valueCache[layerBase + t * kvDim + kvHead], ref xb, hs);
         sum.CopyTo(new Span<float>(_xb, slot * d + h * hs, hs));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float HeadDot(ref float a, ref float b, int n)
+    private static float HeadDot(KernelPath path, ref float a, ref float b, int n)
     {
         int i = 0;
         float sum = 0;
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        if (path >= KernelPath.Avx2 && n >= Vector256<float>.Count)
         {
             var acc = Vector256<float>.Zero;
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc);
             sum = Vector256.Sum(acc);
+        }
+        else if (path >= KernelPath.Vector128 && n >= Vector128<float>.Count)
+        {
+            var acc = Vector128<float>.Zero;
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+                acc = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref a, (nuint)i), Vector128.LoadUnsafe(ref b, (nuint)i), acc);
+            sum = Vector128.Sum(acc);
         }
         for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
         return sum;
@@ -256,14 +265,20 @@ public sealed class InferenceEngine : ITokenDecoder
 
     // y += a * x over n floats.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HeadAxpy(float a, ref float x, ref float y, int n)
+    private static void HeadAxpy(KernelPath path, float a, ref float x, ref float y, int n)
     {
         int i = 0;
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        if (path >= KernelPath.Avx2 && n >= Vector256<float>.Count)
         {
             var av = Vector256.Create(a);
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref y, (nuint)i);
+        }
+        else if (path >= KernelPath.Vector128 && n >= Vector128<float>.Count)
+        {
+            var av = Vector128.Create(a);
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+                Vector128.MultiplyAddEstimate(av, Vector128.LoadUnsafe(ref x, (nuint)i), Vector128.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref y, (nuint)i);
         }
         for (; i < n; i++) Unsafe.Add(ref y, i) += a * Unsafe.Add(ref x, i);
     }

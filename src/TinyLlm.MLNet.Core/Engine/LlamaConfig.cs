@@ -73,34 +73,53 @@ public sealed record LlamaConfig
         }
     }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistent hyperparameter.</summary>
-    public void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistent hyperparameter by its C# name (<c>NHeads</c>).</summary>
+    public void Validate() => Validate(CSharpName);
+
+    private static readonly Func<string, string> CSharpName = name => name;
+
+    /// <summary>
+    /// <see cref="Validate()"/> with the hyperparameters named by <paramref name="name"/> (from the C# name), as the
+    /// file being read names them: llama2.c's <c>n_heads</c>, a Hugging Face config's <c>num_attention_heads</c>.
+    /// </summary>
+    internal void Validate(Func<string, string> name)
     {
-        static void Positive(int value, string name)
+        // ParamName is the C# option only when the message names C# options: a file's reader quotes the message.
+        string? Param(string option) => ReferenceEquals(name, CSharpName) ? option : null;
+        void Positive(int value, string option)
         {
-            if (value <= 0) throw new ArgumentException($"The model option {name} must be a positive integer; got {value}.");
+            if (value <= 0) throw new ArgumentOutOfRangeException(Param(option), $"{name(option)} must be a positive integer; it is {value}.");
         }
-        Positive(Dim, "dim");
-        Positive(NLayers, "n_layers");
-        Positive(NHeads, "n_heads");
-        Positive(NKvHeads, "n_kv_heads");
-        Positive(VocabSize, "vocab_size");
-        Positive(MultipleOf, "multiple_of");
-        Positive(MaxSeqLen, "max_seq_len");
-        if (HiddenDim is int h) Positive(h, "hidden_dim");
+        Positive(Dim, nameof(Dim));
+        Positive(NLayers, nameof(NLayers));
+        Positive(NHeads, nameof(NHeads));
+        Positive(NKvHeads, nameof(NKvHeads));
+        Positive(VocabSize, nameof(VocabSize));
+        Positive(MultipleOf, nameof(MultipleOf));
+        Positive(MaxSeqLen, nameof(MaxSeqLen));
+        if (HiddenDim is int h) Positive(h, nameof(HiddenDim));
         if (Dim % NHeads != 0)
-            throw new ArgumentException($"The model option n_heads ({NHeads}) must divide dim ({Dim}) so that every head has the same size.");
+            throw new ArgumentException($"{name(nameof(NHeads))} ({NHeads}) must divide {name(nameof(Dim))} ({Dim}) so that every head has the same size.", Param(nameof(NHeads)));
         if (NHeads % NKvHeads != 0)
-            throw new ArgumentException($"The model option n_kv_heads ({NKvHeads}) must divide n_heads ({NHeads}): each key/value head serves a whole group of query heads.");
+            throw new ArgumentException($"{name(nameof(NKvHeads))} ({NKvHeads}) must divide {name(nameof(NHeads))} ({NHeads}): each key/value head serves a whole group of query heads.", Param(nameof(NKvHeads)));
         if (HeadDim % 2 != 0)
-            throw new ArgumentException($"The head size dim / n_heads = {HeadDim} must be even: RoPE rotates pairs of channels.");
+            throw new ArgumentException($"The head size {name(nameof(Dim))} / {name(nameof(NHeads))} = {HeadDim} must be even: RoPE rotates pairs of channels.", Param(nameof(NHeads)));
         if (!(NormEps > 0) || double.IsInfinity(NormEps))
-            throw new ArgumentException($"The model option norm_eps must be a positive number; got {NormEps}.");
+            throw new ArgumentOutOfRangeException(Param(nameof(NormEps)), $"{name(nameof(NormEps))} must be a positive number; it is {NormEps}.");
         if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
-            throw new ArgumentException($"The model option rope_theta must be a positive number; got {RopeTheta}.");
+            throw new ArgumentOutOfRangeException(Param(nameof(RopeTheta)), $"{name(nameof(RopeTheta))} must be a positive number; it is {RopeTheta}.");
         if (!(Dropout >= 0 && Dropout < 1))
-            throw new ArgumentException($"The model option dropout must be in [0, 1); got {Dropout}.");
+            throw new ArgumentOutOfRangeException(Param(nameof(Dropout)), $"{name(nameof(Dropout))} must be in [0, 1); it is {Dropout}.");
     }
+
+    /// <summary>llama2.c's names of the hyperparameters (its <c>ModelArgs</c> and header fields), for errors about its files.</summary>
+    internal static string Llama2cName(string option) => option switch
+    {
+        nameof(Dim) => "dim", nameof(NLayers) => "n_layers", nameof(NHeads) => "n_heads", nameof(NKvHeads) => "n_kv_heads",
+        nameof(VocabSize) => "vocab_size", nameof(MultipleOf) => "multiple_of", nameof(MaxSeqLen) => "seq_len",
+        nameof(HiddenDim) => "hidden_dim", nameof(NormEps) => "norm_eps", nameof(RopeTheta) => "rope_theta", nameof(Dropout) => "dropout",
+        _ => option,
+    };
 
     /// <summary>
     /// Number of trainable parameters (a tied embedding/output matrix counted once), computed from the shapes.

@@ -42,7 +42,7 @@ internal sealed class CompletionSource : IDisposable
         _generator = generator;
         _options = options;
         _row = row;
-        _prompt = row.GetGetter<ReadOnlyMemory<char>>(row.Schema[options.PromptColumnName]);
+        _prompt = row.GetGetter<ReadOnlyMemory<char>>(row.Schema[options.PromptColumnName!]);
         _openReadAhead = options.BatchSize > 1 ? openReadAhead : null;
         _sampling = options.Sampling.Clone();
     }
@@ -97,7 +97,7 @@ internal sealed class CompletionSource : IDisposable
         if (_ahead is null)
         {
             _ahead = _openReadAhead!();
-            _aheadPrompt = _ahead.GetGetter<ReadOnlyMemory<char>>(_ahead.Schema[_options.PromptColumnName]);
+            _aheadPrompt = _ahead.GetGetter<ReadOnlyMemory<char>>(_ahead.Schema[_options.PromptColumnName!]);
         }
         // Rows the caller skipped without asking for their completion are not generated.
         while (_ahead.Position < position)

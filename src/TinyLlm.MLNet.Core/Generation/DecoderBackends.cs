@@ -12,7 +12,7 @@ public static class DecoderBackends
     /// <summary>
     /// The decoders for <paramref name="weights"/> on <paramref name="backend"/> and <paramref name="device"/>
     /// (<c>auto</c>, <c>cpu</c> or <c>cuda</c>). Auto picks TorchSharp on CUDA when the TinyLlm.MLNet package is
-    /// present, a GPU is visible and the model fits the TorchSharp model (tied classifier, RoPE base 10000), and the
+    /// present, a GPU is visible and the model fits the TorchSharp model (today every shape does), and the
     /// .NET engine otherwise; device <c>auto</c> is <c>cuda</c> when visible, else <c>cpu</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown device, the engine asked to run on CUDA, or weights the TorchSharp model cannot hold.</exception>
@@ -60,8 +60,7 @@ public static class DecoderBackends
         var torch = TorchSharpBridge.Require("The generation backend TorchSharp", "choose backend Engine (device cpu).");
         if (torch.Unsupported(weights.Config) is { } why)
             throw new ArgumentException($"The generation backend TorchSharp cannot run this model: {why} Choose backend Engine or Auto.", nameof(weights));
-        if (device == "cuda" && !torch.CudaAvailable)
-            throw new InvalidOperationException("The generation device is 'cuda' but CUDA is not available: TorchSharp sees no GPU (this build references the CPU libtorch package; see docs/training.md to swap in a CUDA one). Use device auto or cpu.");
+        // device cuda without CUDA: the TorchSharp package says what is missing (the CUDA libtorch, or a GPU and driver).
         return torch.CreateDecoders(weights, device == "auto" ? (torch.CudaAvailable ? "cuda" : "cpu") : device);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
@@ -18,7 +19,8 @@ public static class GenerationModelLoader
     /// <summary>
     /// Reads the weights at <paramref name="path"/>, detecting the format: a folder (or its config.json or a
     /// .safetensors file in it) is a Hugging Face Llama model; a file starting "TLLMCKPT" is our training checkpoint;
-    /// magic "ak42" is a llama2.c v1 (fp32) or v2 file (kept as Q8_0, see <see cref="WeightFormat"/>); anything else is read
+    /// magic "GGUF" is a GGUF file of the llama architecture (see <see cref="GgufLlama.ReadWeights(string)"/>); magic
+    /// "ak42" is a llama2.c v1 (fp32) or v2 file (kept as Q8_0, see <see cref="WeightFormat"/>); anything else is read
     /// as llama2.c v0.
     /// </summary>
     /// <exception cref="FileNotFoundException">No file or folder at <paramref name="path"/>.</exception>
@@ -36,6 +38,11 @@ public static class GenerationModelLoader
             _ = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
         if (Encoding.ASCII.GetString(magic) == CheckpointMagic)
             return ReadCheckpoint(path);
+        if (GgufFile.HasMagic(magic))
+            return GgufLlama.ReadWeights(path);
+        if (magic[0] == (byte)'P' && magic[1] == (byte)'K' && magic[2] == 3 && magic[3] == 4)
+            throw new InvalidDataException(
+                $"'{path}' is a zip file, not a model file: an ML.NET model zip is loaded with mlContext.Model.Load (or `tinyllm generate --model`).");
         if (BitConverter.ToUInt32(magic) == 0x616b3432)
         {
             int version = BitConverter.ToInt32(magic[4..]);
@@ -50,32 +57,71 @@ public static class GenerationModelLoader
         TorchSharpBridge.Require($"Reading the TinyLlm training checkpoint '{path}'",
             "give the llama2.c model.bin the trainer writes beside the checkpoint, or a file made by `tinyllm export`.").ReadCheckpoint(path);
 
-    /// <summary>A generation transformer over the model at <paramref name="modelPath"/> and the tokenizer at <paramref name="tokenizerModelPath"/>.</summary>
+    /// <summary>
+    /// A generation transformer over the model at <paramref name="modelPath"/> and the tokenizer at
+    /// <paramref name="tokenizerModelPath"/>, which may be null for a GGUF file (its embedded vocabulary is used; when
+    /// both are given they must match).
+    /// </summary>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
-    /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's.</exception>
-    public static LlamaGenerationTransformer Load(IHostEnvironment env, string modelPath, string tokenizerModelPath, LlamaGenerationOptions? options = null)
+    /// <exception cref="ArgumentException">No tokenizer for a model file without one, a tokenizer that differs from the GGUF's vocabulary, or a vocabulary size that differs from the model's.</exception>
+    public static LlamaGenerationTransformer Load(IHostEnvironment env, string modelPath, string? tokenizerModelPath, LlamaGenerationOptions? options = null)
     {
-        RequireTokenizer(tokenizerModelPath);
-        return new LlamaGenerationTransformer(env, ReadWeights(modelPath), File.ReadAllBytes(tokenizerModelPath), options);
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (!File.Exists(modelPath) && !Directory.Exists(modelPath))
+            throw new FileNotFoundException($"There is no model file or folder at '{modelPath}'.", modelPath);
+        if (tokenizerModelPath is not null && !File.Exists(tokenizerModelPath))
+            throw new FileNotFoundException($"There is no tokenizer model at '{tokenizerModelPath}'.", tokenizerModelPath);
+        if (!GgufLlama.IsGguf(modelPath))
+        {
+            if (tokenizerModelPath is null)
+                throw new ArgumentException($"'{modelPath}' carries no vocabulary (only a GGUF file does): give the tokenizer .model it was trained with.", nameof(tokenizerModelPath));
+            // The tokenizer first, by its path: a wrong file there is named before the (larger) model is read.
+            var tokenizer = SentencePieceModel.Load(tokenizerModelPath);
+            return new LlamaGenerationTransformer(env, ReadWeights(modelPath), tokenizer.ToBytes(), options);
+        }
+        var (weights, embedded) = GgufLlama.ReadModel(modelPath, requireTokenizer: tokenizerModelPath is null);
+        if (tokenizerModelPath is null)
+            return new LlamaGenerationTransformer(env, weights, embedded!.ToBytes(), options);
+        var given = SentencePieceModel.Load(tokenizerModelPath);
+        if (embedded is not null) GgufVocabulary.CheckSame(embedded, given, modelPath, tokenizerModelPath);
+        return new LlamaGenerationTransformer(env, weights, given.ToBytes(), options);
     }
 
     /// <summary>
-    /// The generator a <see cref="Load"/>ed transformer would score with, built without ML.NET: what a one-off
-    /// <c>tinyllm generate</c> needs, so it creates no <c>MLContext</c> (its start-up is part of every story's wait).
+    /// The generation stage of an ML.NET model zip saved by a TinyLlm pipeline (its last
+    /// <see cref="LlamaGenerationTransformer"/>), loaded with <paramref name="mlContext"/>.
     /// </summary>
-    /// <exception cref="FileNotFoundException">A file is missing.</exception>
-    /// <exception cref="ArgumentException">The tokenizer's vocabulary differs from the model's, or an option is out of range.</exception>
-    internal static TextGenerator LoadGenerator(string modelPath, string tokenizerModelPath, LlamaGenerationOptions options)
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="zipPath"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model zip, is damaged, or holds no TinyLlm generation stage.</exception>
+    public static LlamaGenerationTransformer LoadZip(MLContext mlContext, string zipPath)
     {
-        RequireTokenizer(tokenizerModelPath);
-        options.Validate();
-        var tokenizer = SentencePieceModel.Load(tokenizerModelPath);
-        return new TextGenerator(options.ApplyWeightFormat(ReadWeights(modelPath)), tokenizer, options.Backend, options.Device);
+        ArgumentNullException.ThrowIfNull(mlContext);
+        if (!File.Exists(zipPath)) throw new FileNotFoundException($"Model zip '{zipPath}' does not exist.", zipPath);
+        ITransformer loaded;
+        try
+        {
+            loaded = mlContext.Model.Load(zipPath, out _);
+        }
+        catch (Exception thrown) when (Unwrap(thrown) is var e && e is InvalidDataException or FormatException or InvalidOperationException or NotSupportedException
+                                           or IOException and not FileNotFoundException && !e.Message.Contains(zipPath, StringComparison.Ordinal))
+        {
+            // ML.NET's own words ("Failed to open a zip archive", "Could not load legacy format model") name no file.
+            throw new InvalidDataException($"'{zipPath}' is not a TinyLlm model zip ({e.Message.TrimEnd('.')}): a model zip is one saved by mlContext.Model.Save or `tinyllm quickstart`.", e);
+        }
+        return (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
+            ?? throw new InvalidDataException($"Model zip '{zipPath}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
     }
 
-    private static void RequireTokenizer(string tokenizerModelPath)
+    // ML.NET calls the loaders of a chain's parts through reflection, so a damaged part's error arrives wrapped.
+    private static Exception Unwrap(Exception e) =>
+        e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
+
+    /// <summary>True when <paramref name="path"/> is a file that starts like a zip archive (an ML.NET model), false for anything else.</summary>
+    public static bool IsZip(string path)
     {
-        if (!File.Exists(tokenizerModelPath))
-            throw new FileNotFoundException($"There is no tokenizer model at '{tokenizerModelPath}'.", tokenizerModelPath);
+        if (!File.Exists(path)) return false;
+        Span<byte> magic = stackalloc byte[4];
+        using var stream = File.OpenRead(path);
+        return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual("PK\u0003\u0004"u8);
     }
 }

@@ -5,8 +5,15 @@ namespace TinyLlm.MLNet.Generation;
 /// <summary>Options of <see cref="LlamaGenerationTransformer"/>: which columns, how to sample, and where the model runs.</summary>
 public sealed class LlamaGenerationOptions
 {
-    /// <summary>The input text column holding the prompt.</summary>
-    public string PromptColumnName = "Text";
+    /// <summary>
+    /// The input text column holding the prompt. Null (the default) means the column the tokenizer was fitted on when
+    /// <c>TrainLlama</c> follows <c>TrainSentencePieceBpe</c> or <c>LoadSentencePiece</c> (its token column says which),
+    /// and <see cref="DefaultPromptColumnName"/> otherwise.
+    /// </summary>
+    public string? PromptColumnName;
+
+    /// <summary>The prompt column when nothing names another: <c>Text</c>.</summary>
+    public const string DefaultPromptColumnName = "Text";
 
     /// <summary>The output text column with the generated continuation.</summary>
     public string CompletionColumnName = "Completion";
@@ -72,7 +79,9 @@ public sealed class LlamaGenerationOptions
     {
         Sampling.Validate();
         if (BatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"BatchSize must be at least 1; got {BatchSize}.");
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), $"BatchSize must be at least 1; it is {BatchSize}.");
+        if (QuantizationGroupSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(QuantizationGroupSize), $"QuantizationGroupSize must be at least 1; it is {QuantizationGroupSize}.");
     }
 
     /// <summary>A deep copy.</summary>

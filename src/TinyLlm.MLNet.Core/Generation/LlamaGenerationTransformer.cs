@@ -40,6 +40,7 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposa
         ArgumentNullException.ThrowIfNull(tokenizerModel);
         _options = options?.Clone() ?? new LlamaGenerationOptions();
         _options.Validate();
+        _options.PromptColumnName ??= LlamaGenerationOptions.DefaultPromptColumnName;
         _tokenizerModel = tokenizerModel;
         _options.Device = DecoderBackends.NormalizeDevice(_options.Device);
         Generator = new TextGenerator(_options.ApplyWeightFormat(weights), SentencePieceModel.FromBytes(tokenizerModel, "the tokenizer model"), _options.Backend, _options.Device);
@@ -58,6 +59,12 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposa
     public ReadOnlyMemory<byte> TokenizerModel => _tokenizerModel;
 
     /// <summary>
+    /// What the training run reported (losses, tokens/s, the last checkpoint) when <c>TrainLlama</c> fitted this
+    /// transformer; null for a model loaded from a zip or from files.
+    /// </summary>
+    public TrainingSummary? Training { get; internal init; }
+
+    /// <summary>
     /// Completes <paramref name="prompts"/> together as one batch with this transformer's sampling options: the
     /// i-th prompt uses <c>Seed + i</c>, exactly what the i-th row of <see cref="ITransformer.Transform"/> gives.
     /// </summary>
@@ -67,16 +74,26 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposa
 
     /// <summary>A transformer with the same model and other options (e.g. another temperature or seed).</summary>
     public LlamaGenerationTransformer WithOptions(LlamaGenerationOptions options) =>
-        new(Env, Generator.Weights, _tokenizerModel, options);
+        new(Env, Generator.Weights, _tokenizerModel, options) { Training = Training };
 
-    private protected override IReadOnlyList<string> InputColumnNames => [_options.PromptColumnName];
+    /// <summary>A transformer with the same model and these options changed by <paramref name="change"/> (on a copy).</summary>
+    /// <example><code>var cooler = generation.WithOptions(o => o.Sampling.Temperature = 0.5f);</code></example>
+    public LlamaGenerationTransformer WithOptions(Action<LlamaGenerationOptions> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var options = Options;
+        change(options);
+        return WithOptions(options);
+    }
+
+    private protected override IReadOnlyList<string> InputColumnNames => [_options.PromptColumnName!];
 
     private protected override IReadOnlyList<(string Name, DataViewType Type)> OutputColumns =>
         _options.TokenIdsColumnName is null
             ? [(_options.CompletionColumnName, TextDataViewType.Instance)]
             : [(_options.CompletionColumnName, TextDataViewType.Instance), (_options.TokenIdsColumnName, new VectorDataViewType(NumberDataViewType.Int32))];
 
-    private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _options.PromptColumnName);
+    private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _options.PromptColumnName!);
 
     private protected override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isActive, Func<DataViewRowCursor>? openReadAhead,
         ICollection<IDisposable> disposeWithRow)
@@ -116,10 +133,12 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposa
     // "weights.bin": the model in llama2.c's v0 layout (see Llama2cCheckpoint); bf16 or Q8_0 weights as their fp32 values
     // "weight-format" (optional, absent in older zips: fp32): int32 WeightFormat the engine ran with, int32 Q8_0 group
     //   size (QuantizationGroupSize for the other formats), so the reloaded model runs on the same storage
+    // "sampling-extras" (optional, absent in older zips: all false): bool SlideContextWindow
+    // every stream "x" above has a part "x.sha256" beside it (ModelPayloadWriter), checked when it is read
     private protected override void SaveModel(ModelPayloadWriter writer)
     {
         var w = writer.Writer;
-        w.Write(_options.PromptColumnName);
+        w.Write(_options.PromptColumnName!);
         w.Write(_options.CompletionColumnName);
         w.Write(_options.TokenIdsColumnName is not null);
         if (_options.TokenIdsColumnName is not null) w.Write(_options.TokenIdsColumnName);
@@ -141,6 +160,11 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposa
             var stored = Generator.Weights;
             format.Write((int)stored.Format);
             format.Write(stored.Format == WeightFormat.Q8_0 ? stored.GroupSize : _options.QuantizationGroupSize);
+        });
+        writer.SaveStream("sampling-extras", stream =>
+        {
+            using var extras = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            extras.Write(s.SlideContextWindow);
         });
     }
 
@@ -178,6 +202,11 @@ public sealed class LlamaGenerationTransformer : RowMappingTransformer, IDisposa
             using var format = new BinaryReader(s, System.Text.Encoding.UTF8, leaveOpen: true);
             options.WeightFormat = (WeightFormat)format.ReadInt32();
             options.QuantizationGroupSize = format.ReadInt32();
+        });
+        reader.TryLoadStream("sampling-extras", s =>
+        {
+            using var extras = new BinaryReader(s, System.Text.Encoding.UTF8, leaveOpen: true);
+            options.Sampling.SlideContextWindow = extras.ReadBoolean();
         });
         TransformerWeights? weights = null;
         reader.LoadStream("weights.bin", s => weights = Llama2cCheckpoint.Read(s, "weights.bin in the model zip"));

@@ -34,11 +34,13 @@ public sealed class Sampler
     {
         if (logits.Length != _probs.Length)
             throw new ArgumentException($"Expected {_probs.Length} logits, got {logits.Length}.", nameof(logits));
-        if (_options.Temperature == 0f)
+        if (_options.Temperature < SamplingOptions.GreedyBelow)
             return StepKernels.IndexOfMax(logits);
 
+        // (logit - max) / temperature: at most 0, so neither the division nor the exponentials below can overflow.
         var probs = _probs.AsSpan();
-        for (int i = 0; i < probs.Length; i++) probs[i] = logits[i] / _options.Temperature;
+        float maxLogit = logits[StepKernels.IndexOfMax(logits)];
+        for (int i = 0; i < probs.Length; i++) probs[i] = (logits[i] - maxLogit) / _options.Temperature;
         int k = Math.Min(_options.TopK, probs.Length);
         bool filter = k < probs.Length || _options.TopP < 1f;
         if (!filter)

@@ -7,8 +7,8 @@ namespace TinyLlm.MLNet.Generation;
 
 /// <summary>
 /// Continues a prompt: encodes it (BOS first), runs it through the model once to fill the key/value cache, then
-/// samples one token per step until the budget is spent or the model emits EOS or BOS (the start of a new
-/// story, as llama2.c stops). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
+/// samples one token per step until the budget is spent, the model emits EOS or BOS (the start of a new story, as
+/// llama2.c stops), or the context is full (unless <see cref="SamplingOptions.SlideContextWindow"/>). Text is streamed as it is produced, a piece at a time, holding back byte-fallback
 /// pieces until they complete a UTF-8 character.
 /// </summary>
 /// <remarks>
@@ -136,20 +136,17 @@ public sealed class TextGenerator : IDisposable
     {
         int n = prompts.Count;
         var clock = Stopwatch.StartNew();
-        int seqLen = _weights.Config.MaxSeqLen;
-        var seqs = new Sequence[n];
+        var seqs = new SequenceState[n];
         for (int i = 0; i < n; i++)
         {
             var sampling = options.Clone();
             sampling.Seed = options.Seed + (ulong)i;
-            int[] ids = EncodePrompt(prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null."));
-            seqs[i] = new Sequence(ids, new Sampler(_weights.Config.VocabSize, sampling), new IncrementalDetokenizer(_tokenizer, ids), options.MaxNewTokens);
+            seqs[i] = StartSequence(EncodePrompt(prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null.")), sampling);
         }
 
         // The prompts fill the caches (the decoder batches them: position by position on the engine, one forward
         // over every prompt position at once on TorchSharp).
         decoder.Prefill(Enumerable.Range(0, n).ToArray(), seqs.Select(q => q.Prompt).ToArray());
-        for (int i = 0; i < n; i++) seqs[i].Position = seqs[i].Prompt.Length;
         var slots = new List<int>(n);
         var tokens = new List<int>(n);
         var positions = new List<int>(n);
@@ -160,35 +157,13 @@ public sealed class TextGenerator : IDisposable
             for (int i = 0; i < n; i++)
             {
                 var q = seqs[i];
-                if (q.Done) continue;
-                int next = q.Sampler.Sample(decoder.Logits(i));
-                if (next == _tokenizer.EosId || next == _tokenizer.BosId)
-                {
-                    q.Done = q.Ended = true;
-                    continue;
-                }
-                q.Generated.Add(next);
-                q.Context.Add(next);
-                string piece = q.Detokenizer.Append(next);
+                if (q.Finished) continue;
+                var step = q.Advance(decoder.Logits(i), out string piece);
                 if (piece.Length > 0) onText?.Invoke(i, piece);
-                if (q.Generated.Count == options.MaxNewTokens)
-                {
-                    q.Done = true;
-                    continue;
-                }
-                if (q.Position == seqLen)
-                {
-                    // The context is full. Like the reference, condition on the most recent tokens only: refill this
-                    // sequence's cache with the last half of its context (a sliding window that moves by half a
-                    // context at a time, so its cost stays linear).
-                    int keep = seqLen / 2;
-                    decoder.Prefill([i], [q.Context.GetRange(q.Context.Count - keep, keep).ToArray()]);
-                    q.Position = keep;
-                    continue;
-                }
-                Add(slots, tokens, positions, i, next, q.Position++);
+                if (step == SequenceStep.Refill) decoder.Prefill([i], [q.Window]);
+                else if (step == SequenceStep.Run) Add(slots, tokens, positions, i, q.NextToken, q.NextPosition);
             }
-            if (seqs.All(q => q.Done)) break;
+            if (seqs.All(q => q.Finished)) break;
             if (slots.Count > 0) Step(decoder, slots, tokens, positions);
         }
 
@@ -197,12 +172,19 @@ public sealed class TextGenerator : IDisposable
         for (int i = 0; i < n; i++)
         {
             var q = seqs[i];
-            string rest = q.Detokenizer.Flush();
+            string rest = q.Flush();
             if (rest.Length > 0) onText?.Invoke(i, rest);
-            results[i] = new GenerationResult(q.Detokenizer.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds);
+            results[i] = new GenerationResult(q.Text, q.Generated, q.Prompt.Length, q.Ended, q.Generated.Count / seconds)
+            {
+                StoppedAtContextLength = q.AtContextLength,
+            };
         }
         return results;
     }
+
+    /// <summary>A sequence that continues <paramref name="prompt"/> (ids from <see cref="EncodePrompt"/> or the tokenizer, BOS first), sampled as <paramref name="sampling"/> says.</summary>
+    internal SequenceState StartSequence(int[] prompt, SamplingOptions sampling) =>
+        new(prompt, sampling, _tokenizer, _weights.Config.VocabSize, _weights.Config.MaxSeqLen);
 
     private static void Clear(List<int> slots, List<int> tokens, List<int> positions)
     {
@@ -220,17 +202,4 @@ public sealed class TextGenerator : IDisposable
 
     private static void Step(ITokenDecoder decoder, List<int> slots, List<int> tokens, List<int> positions) =>
         decoder.Forward(CollectionsMarshal.AsSpan(slots), CollectionsMarshal.AsSpan(tokens), CollectionsMarshal.AsSpan(positions));
-
-    /// <summary>The state of one sequence of a batch.</summary>
-    private sealed class Sequence(int[] prompt, Sampler sampler, IncrementalDetokenizer detokenizer, int budget)
-    {
-        public int[] Prompt { get; } = prompt;
-        public Sampler Sampler { get; } = sampler;
-        public IncrementalDetokenizer Detokenizer { get; } = detokenizer;
-        public List<int> Context { get; } = new(prompt);
-        public List<int> Generated { get; } = new(budget);
-        public int Position { get; set; }
-        public bool Done { get; set; }
-        public bool Ended { get; set; }
-    }
 }

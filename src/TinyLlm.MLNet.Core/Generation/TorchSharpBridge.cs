@@ -21,6 +21,12 @@ internal interface ITorchSharpBridge
 
     /// <summary>Reads the weights of a TinyLlm training checkpoint (<c>ckpt.bin</c>, a TorchSharp state dictionary).</summary>
     TransformerWeights ReadCheckpoint(string path);
+
+    /// <summary>
+    /// Scores windows of up to <paramref name="maxWindows"/> at a time with one forward pass of the model that
+    /// <paramref name="decoders"/> (made by <see cref="CreateDecoders"/>) holds; the model stays the factory's.
+    /// </summary>
+    IWindowScorer CreateScorer(ITokenDecoderFactory decoders, int maxWindows);
 }
 
 /// <summary>

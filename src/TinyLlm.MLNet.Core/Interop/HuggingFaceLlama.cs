@@ -42,7 +42,7 @@ public static class HuggingFaceLlama
         var p = weights.Config;
         if (tokenizer is not null && tokenizer.VocabSize != p.VocabSize)
             throw new ArgumentException($"The tokenizer has {tokenizer.VocabSize} pieces but the model's vocab_size is {p.VocabSize}.");
-        Directory.CreateDirectory(directory);
+        AtomicFile.CreateFolder(directory);
         int bos = tokenizer?.BosId ?? 1, eos = tokenizer?.EosId ?? 2;
 
         int d = p.Dim, kv = p.KvDim, h = p.FeedForwardDim;
@@ -229,7 +229,7 @@ public static class HuggingFaceLlama
         };
         try
         {
-            dims.Validate();
+            dims.Validate(ConfigName);
         }
         catch (ArgumentException e)
         {
@@ -241,6 +241,15 @@ public static class HuggingFaceLlama
         if (!(dims.RopeTheta > 0)) throw new InvalidDataException($"'{configPath}' has rope_theta {dims.RopeTheta}; it must be positive.");
         return dims;
     }
+
+    // config.json's names of the hyperparameters, for errors about it.
+    private static string ConfigName(string option) => option switch
+    {
+        nameof(LlamaConfig.Dim) => "hidden_size", nameof(LlamaConfig.NLayers) => "num_hidden_layers",
+        nameof(LlamaConfig.NHeads) => "num_attention_heads", nameof(LlamaConfig.NKvHeads) => "num_key_value_heads",
+        nameof(LlamaConfig.MaxSeqLen) => "max_position_embeddings", nameof(LlamaConfig.HiddenDim) => "intermediate_size",
+        nameof(LlamaConfig.NormEps) => "rms_norm_eps", _ => LlamaConfig.Llama2cName(option),
+    };
 
     /// <summary>Every tensor name in the folder's safetensors, mapped to the file holding it.</summary>
     private static Dictionary<string, SafetensorsFile> TensorFiles(string directory)
@@ -268,6 +277,7 @@ public static class HuggingFaceLlama
         foreach (string path in paths)
         {
             var file = SafetensorsFile.Open(path);
+            file.VerifyChecksum();
             foreach (string name in file.Tensors.Keys) files[name] = file;
         }
         return files;

@@ -67,7 +67,7 @@ public static class Llama2cCheckpoint
         try
         {
             dims = Llama2cHeader.ConfigOf([h[0], h[1], h[2], h[3], h[4], Math.Abs(h[5]), h[6]], sharedClassifier: h[5] > 0);
-            dims.Validate();
+            dims.Validate(LlamaConfig.Llama2cName);
         }
         catch (ArgumentException e)
         {

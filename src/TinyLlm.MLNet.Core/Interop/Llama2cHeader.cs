@@ -48,7 +48,7 @@ internal static class Llama2cHeader
         try
         {
             dims = ConfigOf(h, shared == 1);
-            dims.Validate();
+            dims.Validate(LlamaConfig.Llama2cName);
         }
         catch (ArgumentException e)
         {

@@ -14,4 +14,10 @@ public enum ModelExportFormat
 
     /// <summary>A Hugging Face transformers Llama model folder (<c>hf</c>).</summary>
     HuggingFace,
+
+    /// <summary>
+    /// A GGUF file of llama.cpp's <c>llama</c> architecture with the vocabulary embedded (<c>gguf</c>): what llama.cpp,
+    /// Ollama, LM Studio and LLamaSharp load (see <see cref="GgufLlama"/>).
+    /// </summary>
+    Gguf,
 }

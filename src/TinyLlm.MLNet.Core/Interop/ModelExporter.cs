@@ -16,6 +16,7 @@ public static class ModelExporter
         ["llama2c-v2"] = ModelExportFormat.Llama2cQ8,
         ["hf"] = ModelExportFormat.HuggingFace,
         ["huggingface"] = ModelExportFormat.HuggingFace,
+        ["gguf"] = ModelExportFormat.Gguf,
     };
 
     /// <summary>The format named <paramref name="name"/> (see <see cref="FormatNames"/>).</summary>
@@ -31,12 +32,18 @@ public static class ModelExporter
     /// <param name="weights">The model.</param>
     /// <param name="format">The format.</param>
     /// <param name="outPath">Target file or folder.</param>
-    /// <param name="tokenizer">For the Hugging Face folder: written as tokenizer.model (and its BOS/EOS ids used).</param>
+    /// <param name="tokenizer">For the Hugging Face folder: written as tokenizer.model (and its BOS/EOS ids used). For GGUF
+    /// (required): embedded as the file's vocabulary.</param>
     /// <param name="groupSize">For Q8: the group size to start from (halved until it divides dim and hidden_dim).</param>
-    public static void Export(TransformerWeights weights, ModelExportFormat format, string outPath, SentencePieceModel? tokenizer = null, int groupSize = Llama2cQ8Checkpoint.DefaultGroupSize)
+    /// <param name="ggufWeights">For GGUF: the type of the weight matrices (F32, F16, BF16 or Q8_0); null keeps the
+    /// weights' own storage (see <see cref="GgufLlama.Write"/>).</param>
+    public static void Export(TransformerWeights weights, ModelExportFormat format, string outPath, SentencePieceModel? tokenizer = null,
+        int groupSize = Llama2cQ8Checkpoint.DefaultGroupSize, GgmlType? ggufWeights = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentException.ThrowIfNullOrEmpty(outPath);
+        if (ggufWeights is not null && format != ModelExportFormat.Gguf)
+            throw new ArgumentException($"A weight type ({ggufWeights}) applies to the GGUF format only; the {format} format has its own storage.", nameof(ggufWeights));
         if (format != ModelExportFormat.HuggingFace && Directory.Exists(outPath))
             throw new ArgumentException($"--out '{outPath}' is a folder; the {format} format is one file.");
         switch (format)
@@ -45,6 +52,10 @@ public static class ModelExporter
             case ModelExportFormat.Llama2cV1: Llama2cV1Checkpoint.Write(weights, outPath); break;
             case ModelExportFormat.Llama2cQ8: Llama2cQ8Checkpoint.Write(weights, outPath, groupSize); break;
             case ModelExportFormat.HuggingFace: HuggingFaceLlama.Export(weights, outPath, tokenizer); break;
+            case ModelExportFormat.Gguf:
+                GgufLlama.Write(weights, tokenizer ?? throw new ArgumentException("A GGUF file carries its vocabulary: give the tokenizer .model (--tokenizer-model-path) to export GGUF.", nameof(tokenizer)),
+                    outPath, ggufWeights);
+                break;
             default: throw new ArgumentOutOfRangeException(nameof(format), $"Unknown export format {format}.");
         }
     }

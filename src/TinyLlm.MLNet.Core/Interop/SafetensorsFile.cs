@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using TinyLlm.MLNet.IO;
 
@@ -95,6 +96,28 @@ public sealed class SafetensorsFile
         return new SafetensorsFile(path, dataStart, tensors, metadata);
     }
 
+    /// <summary>
+    /// The <c>__metadata__</c> key under which TinyLlm's writer records the lower-case hex SHA-256 of the data section
+    /// (every tensor's bytes), so that a damaged export is refused on import. Files from elsewhere lack it.
+    /// </summary>
+    public const string ChecksumKey = "tinyllm.sha256";
+
+    /// <summary>
+    /// Checks the data section against the SHA-256 recorded under <see cref="ChecksumKey"/>; does nothing for a file
+    /// without one (written by another tool).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The tensor bytes are not those the writer recorded: the file is damaged.</exception>
+    public void VerifyChecksum()
+    {
+        if (!Metadata.TryGetValue(ChecksumKey, out string? expected)) return;
+        using var stream = File.OpenRead(Path);
+        stream.Position = _dataStart;
+        string actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException(
+                $"'{Path}' is damaged: the SHA-256 of its tensor data is {actual}, but its metadata ({ChecksumKey}) records {expected}. Export or download it again.");
+    }
+
     /// <summary>Reads tensor <paramref name="name"/> into <paramref name="destination"/> as fp32 (from F32, F16 or BF16).</summary>
     /// <exception cref="InvalidDataException">The tensor is missing, of another element count, or of another dtype.</exception>
     public void ReadAsSingle(string name, Span<float> destination)
@@ -133,20 +156,27 @@ public sealed class SafetensorsFile
     /// <param name="Length">Number of elements.</param>
     public sealed record TensorData(string Name, long[] Shape, float[] Values, long Offset, long Length);
 
-    /// <summary>Writes F32 <paramref name="tensors"/> (in the order given) to <paramref name="path"/> via a temporary file and a rename.</summary>
+    /// <summary>
+    /// Writes F32 <paramref name="tensors"/> (in the order given) to <paramref name="path"/> via a temporary file and a
+    /// rename, with the SHA-256 of the tensor data in the metadata (<see cref="ChecksumKey"/>).
+    /// </summary>
     public static void WriteSingle(string path, IReadOnlyList<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
+        using var dataHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var t in tensors)
+            dataHash.AppendData(MemoryMarshal.AsBytes(t.Values.AsSpan(checked((int)t.Offset), checked((int)t.Length))));
+        var allMetadata = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [ChecksumKey] = Convert.ToHexStringLower(dataHash.GetHashAndReset()),
+        };
         var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            if (metadata is not null)
-            {
-                writer.WriteStartObject("__metadata__");
-                foreach (var (key, value) in metadata) writer.WriteString(key, value);
-                writer.WriteEndObject();
-            }
+            writer.WriteStartObject("__metadata__");
+            foreach (var (key, value) in allMetadata) writer.WriteString(key, value);
+            writer.WriteEndObject();
             long offset = 0;
             foreach (var t in tensors)
             {

@@ -24,7 +24,7 @@ internal static class DataViewShards
                 ? new TokenShardWriter(tokenizerSha256: "", vocabSize: 0, options)
                 : new TokenShardWriter(options.TokenizerModelPath, options);
             inputs = Group(TokenColumnReader.ReadAll(data, tokensColumn), options.StoriesPerShard)
-                .Select((rows, i) => TokenShardInput.FromTokens(ShardName(options, i), () => rows));
+                .Select((rows, i) => TokenShardInput.FromTokenList(ShardName(options, i), rows));
         }
         else
         {
@@ -33,7 +33,7 @@ internal static class DataViewShards
                 throw new ArgumentException($"{nameof(TokenShardWriterOptions.TokenizerModelPath)} is required to encode text column '{options.TextColumnName}'.", nameof(options));
             writer = new TokenShardWriter(options.TokenizerModelPath, options);
             inputs = Group(TextColumn.Read(data, options.TextColumnName), options.StoriesPerShard)
-                .Select((stories, i) => TokenShardInput.FromStories(ShardName(options, i), () => stories));
+                .Select((stories, i) => TokenShardInput.FromStoryList(ShardName(options, i), stories));
         }
         return writer.Write(inputs, outputDirectory);
     }

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Shards;
 
@@ -22,17 +23,31 @@ public sealed class InMemoryTokenBatchSource : TokenWindowBatchSource
     public static InMemoryTokenBatchSource FromTokenColumn(IDataView data, string tokensColumnName, int segmentCount = 10, TokenWindowOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(segmentCount, 1);
-        var stories = TokenColumnReader.ReadAll(data, tokensColumnName).ToList();
-        long total = stories.Sum(s => (long)s.Length);
+        var column = Bridge.SchemaErrors.Require(data.Schema, tokensColumnName, Bridge.ColumnRule.TokenIds);
+        var source = FromStories(TokenColumnReader.ReadAll(data, tokensColumnName), $"column '{tokensColumnName}'", segmentCount, options);
+        if (TokenizerAnnotations.TryGetModelBytes(column) is { } model)
+            source.Tokenizer = TokenizerFingerprint.Of(SentencePieceModel.FromBytes(model, $"the tokenizer annotated on column '{tokensColumnName}'"));
+        return source;
+    }
+
+    /// <summary>
+    /// Concatenates <paramref name="stories"/> (each a story's ids, BOS first) and cuts them at story boundaries into
+    /// <paramref name="segmentCount"/> segments of about equal size; <paramref name="what"/> names them in errors.
+    /// </summary>
+    internal static InMemoryTokenBatchSource FromStories(IEnumerable<int[]> stories, string what, int segmentCount, TokenWindowOptions? options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentCount, 1);
+        var rows = stories.ToList();
+        long total = rows.Sum(s => (long)s.Length);
         var segments = new List<ushort[]>();
         var current = new List<ushort>();
         long target = (total + segmentCount - 1) / segmentCount;
-        for (int r = 0; r < stories.Count; r++)
+        for (int r = 0; r < rows.Count; r++)
         {
-            foreach (int id in stories[r])
+            foreach (int id in rows[r])
             {
                 if ((uint)id >= TokenShardFormat.MaxVocabSize)
-                    throw new InvalidDataException($"Row {r} of column '{tokensColumnName}' holds token id {id}, outside the uint16 range 0 to {TokenShardFormat.MaxVocabSize - 1}.");
+                    throw new InvalidDataException($"Row {r} of {what} holds token id {id}, outside the uint16 range 0 to {TokenShardFormat.MaxVocabSize - 1}.");
                 current.Add((ushort)id);
             }
             if (current.Count >= target && segments.Count < segmentCount - 1)

@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using TinyLlm.MLNet.Stories;
 using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Shards;
@@ -37,10 +38,10 @@ internal sealed class StoryEncoder
     /// <summary>Whether words are memoized (the model allows it and it was asked for).</summary>
     public bool MemoizesWords => _memoize;
 
-    /// <summary>Appends <c>[BOS] + encode(story.strip())</c> to <paramref name="output"/>.</summary>
+    /// <summary>Appends <c>[BOS] + encode(story.strip())</c> to <paramref name="output"/>, CRLF read as LF.</summary>
     public void Encode(string story, List<ushort> output)
     {
-        string text = PythonStrip(story ?? "");
+        string text = PythonStrip(LineEndings.ToLf(story ?? ""));
         // BOS is added here, not by the tokenizer: for empty text it returns no ids at all, llama2.c still writes BOS.
         output.Add(_bos);
         if (text.Length == 0) return;

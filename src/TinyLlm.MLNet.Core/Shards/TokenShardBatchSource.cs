@@ -14,6 +14,7 @@ public sealed class TokenShardBatchSource : TokenWindowBatchSource, IDisposable
         _files = files;
         Directory = directory;
         Manifest = manifest;
+        Tokenizer = manifest?.Tokenizer;
     }
 
     /// <summary>The shard folder.</summary>
@@ -27,11 +28,12 @@ public sealed class TokenShardBatchSource : TokenWindowBatchSource, IDisposable
 
     /// <summary>
     /// Opens every <c>.bin</c> of <paramref name="directory"/> (file-name order). When the folder has a manifest, each
-    /// file's length is checked against it, and, given <paramref name="tokenizerModelPath"/>, so is the tokenizer.
+    /// file's length is checked against it, the run that wrote it must have finished (unless
+    /// <paramref name="allowIncompleteShards"/>), and, given <paramref name="tokenizerModelPath"/>, so is the tokenizer.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">No shards, an odd-length or truncated shard, another tokenizer, or a shard too small for one window.</exception>
-    public static TokenShardBatchSource Open(string directory, TokenWindowOptions? options = null, string? tokenizerModelPath = null)
+    /// <exception cref="InvalidDataException">No shards, an unfinished set, an odd-length or truncated shard, another tokenizer, or a shard too small for one window.</exception>
+    public static TokenShardBatchSource Open(string directory, TokenWindowOptions? options = null, string? tokenizerModelPath = null, bool allowIncompleteShards = false)
     {
         options ??= new TokenWindowOptions();
         string[] paths = TokenShardFormat.ListShards(directory);
@@ -45,7 +47,7 @@ public sealed class TokenShardBatchSource : TokenWindowBatchSource, IDisposable
             if (manifest is null)
                 throw new InvalidDataException($"Shard folder '{directory}' has no {TokenShardManifest.FileName}, so its tokenizer cannot be checked; pretokenize it again with this tool or pass no tokenizer.");
         }
-        manifest?.Verify(directory, paths, expected);
+        manifest?.Verify(directory, paths, expected, allowIncompleteShards);
 
         var files = new List<MappedTokenFile>();
         try

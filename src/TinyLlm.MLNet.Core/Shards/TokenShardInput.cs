@@ -6,8 +6,10 @@ namespace TinyLlm.MLNet.Shards;
 /// </summary>
 public sealed partial class TokenShardInput
 {
-    private TokenShardInput(string name, string? source, Func<IEnumerable<string>>? stories, Func<IEnumerable<int[]>>? tokens, long sourceBytes = 0)
+    private TokenShardInput(string name, string? source, Func<IEnumerable<string>>? stories, Func<IEnumerable<int[]>>? tokens, long sourceBytes = 0,
+        Func<SourceFingerprint>? fingerprint = null)
     {
+        Fingerprint = fingerprint;
         SourceBytes = sourceBytes;
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
             throw new ArgumentException($"Shard name '{name}' is not a valid file name.", nameof(name));
@@ -30,6 +32,10 @@ public sealed partial class TokenShardInput
 
     internal Func<IEnumerable<int[]>>? Tokens { get; }
 
+    /// <summary>What the shard is made from, recorded in the manifest so that a re-run notices a changed source; null
+    /// for inputs given as a function (<see cref="FromStories"/>, <see cref="FromTokens"/>), which are kept by name.</summary>
+    internal Func<SourceFingerprint>? Fingerprint { get; }
+
     /// <summary>A shard of raw stories, encoded by the writer's tokenizer (each stripped, BOS first, no EOS).</summary>
     public static TokenShardInput FromStories(string name, Func<IEnumerable<string>> readStories, string? source = null)
     {
@@ -37,11 +43,18 @@ public sealed partial class TokenShardInput
         return new TokenShardInput(name, source, readStories, null);
     }
 
-
     /// <summary>A shard of already-encoded stories (each an id array, BOS included), written as they are.</summary>
     public static TokenShardInput FromTokens(string name, Func<IEnumerable<int[]>> readTokens, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(readTokens);
         return new TokenShardInput(name, source, null, readTokens);
     }
+
+    /// <summary>A shard of stories already in memory (rows of an <c>IDataView</c>), fingerprinted by their text.</summary>
+    internal static TokenShardInput FromStoryList(string name, IReadOnlyList<string> stories) =>
+        new(name, null, () => stories, null, 0, () => SourceFingerprint.OfStories(stories));
+
+    /// <summary>A shard of token rows already in memory, fingerprinted by their ids.</summary>
+    internal static TokenShardInput FromTokenList(string name, IReadOnlyList<int[]> rows) =>
+        new(name, null, null, () => rows, 0, () => SourceFingerprint.OfTokens(rows));
 }

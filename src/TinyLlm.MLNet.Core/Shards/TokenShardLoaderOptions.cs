@@ -21,4 +21,7 @@ public sealed class TokenShardLoaderOptions : TokenWindowOptions
 
     /// <summary>When set, the folder's manifest must name this tokenizer <c>.model</c> (by SHA-256), or loading fails.</summary>
     public string? TokenizerModelPath;
+
+    /// <summary>Load a folder whose pretokenize run did not finish (its manifest says so); off refuses it.</summary>
+    public bool AllowIncompleteShards;
 }

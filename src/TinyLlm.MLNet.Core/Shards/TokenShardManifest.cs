@@ -2,13 +2,16 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TinyLlm.MLNet.IO;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Shards;
 
 /// <summary>
-/// <c>manifest.json</c> beside the shards: which tokenizer made them and how many tokens and stories each holds.
-/// A re-run skips the shards it lists as finished; a reader rejects shards made with another tokenizer and detects
-/// truncated files.
+/// <c>manifest.json</c> beside the shards: which tokenizer made them, what each was made from (the source's size,
+/// modification time and SHA-256), how many tokens and stories each holds, and whether the run that wrote them
+/// finished. A re-run skips the shards whose source is unchanged, re-encodes those whose source changed and removes
+/// those whose source is gone; a reader rejects shards made with another tokenizer, truncated files and (unless asked)
+/// a set whose run did not finish.
 /// </summary>
 public sealed class TokenShardManifest
 {
@@ -25,6 +28,24 @@ public sealed class TokenShardManifest
 
     /// <summary>Vocabulary size of that tokenizer.</summary>
     public int VocabSize { get; set; }
+
+    /// <summary>
+    /// SHA-256 of that tokenizer's pieces (<see cref="TokenizerFingerprint.PiecesSha256"/>): what a model fine-tuned
+    /// on these shards must share. Null for shards written before it was recorded, or from ids without a tokenizer.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TokenizerPiecesSha256 { get; set; }
+
+    /// <summary>The tokenizer of the shards as a fingerprint, or null when the manifest does not know its vocabulary.</summary>
+    [JsonIgnore]
+    public TokenizerFingerprint? Tokenizer => VocabSize > 0 ? new TokenizerFingerprint(VocabSize, TokenizerPiecesSha256) : null;
+
+    /// <summary>
+    /// True when the last run that wrote the folder finished every input; false while a run is under way, or after one
+    /// stopped early (killed, cancelled, failed); null in manifests written before this was recorded.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Complete { get; set; }
 
     /// <summary>The finished shards, in file-name order.</summary>
     public List<TokenShardEntry> Shards { get; set; } = [];
@@ -61,11 +82,16 @@ public sealed class TokenShardManifest
 
     /// <summary>
     /// Checks that the shards <paramref name="files"/> of <paramref name="directory"/> agree with this manifest:
-    /// the tokenizer (when <paramref name="expectedTokenizerSha256"/> is given) and every file's length.
+    /// the run finished (unless <paramref name="allowIncomplete"/>), the tokenizer (when
+    /// <paramref name="expectedTokenizerSha256"/> is given) and every file's length.
     /// </summary>
-    internal void Verify(string directory, IEnumerable<string> files, string? expectedTokenizerSha256)
+    internal void Verify(string directory, IEnumerable<string> files, string? expectedTokenizerSha256, bool allowIncomplete = false)
     {
         string path = Path.Combine(directory, FileName);
+        if (Complete == false && !allowIncomplete)
+            throw new InvalidDataException(
+                $"Shard folder '{directory}' is incomplete: the pretokenize run that wrote it did not finish (manifest '{path}' lists {Shards.Count} finished shard(s)). " +
+                "Run `tinyllm pretokenize` (or SaveAsTokenShards) again to finish it, or set AllowIncompleteShards to train on the shards that are there.");
         if (expectedTokenizerSha256 is not null && !string.Equals(expectedTokenizerSha256, TokenizerSha256, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException(
                 $"The shards in '{directory}' were made with another tokenizer: manifest '{path}' names tokenizer SHA-256 {TokenizerSha256}, " +
@@ -93,6 +119,18 @@ public sealed class TokenShardEntry
     /// <summary>Name of the input it was made from, e.g. <c>data00.json</c>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Source { get; set; }
+
+    /// <summary>Size in bytes of the source (the file, or the UTF-8 text of stories given in memory); null if unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? SourceSize { get; set; }
+
+    /// <summary>Last write time (UTC) of the source file when the shard was made; null for stories given in memory.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTime? SourceModified { get; set; }
+
+    /// <summary>Lower-case hex SHA-256 of the source's bytes (or of the stories' text); null if unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceHash { get; set; }
 
     /// <summary>Number of tokens in the shard (its length in bytes is twice this).</summary>
     public long Tokens { get; set; }

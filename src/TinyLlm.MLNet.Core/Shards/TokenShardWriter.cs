@@ -16,7 +16,8 @@ namespace TinyLlm.MLNet.Shards;
 /// <remarks>
 /// Shards are encoded a few at a time and stories within a shard on all cores; the output does not depend on the
 /// thread count. Each shard is written to <c>name.bin.tmp</c> and renamed, then recorded in
-/// <see cref="TokenShardManifest"/>, so a killed run resumes by skipping what the manifest lists.
+/// <see cref="TokenShardManifest"/> with a fingerprint of its source, so a killed run resumes by skipping what the
+/// manifest lists, and a source changed since is encoded again.
 /// </remarks>
 public sealed class TokenShardWriter
 {
@@ -54,6 +55,7 @@ public sealed class TokenShardWriter
         VocabSize = tokenizer.Vocabulary.Count;
         TokenShardFormat.CheckVocabSize(VocabSize, $"Tokenizer '{modelName}'");
         TokenizerSha256 = TokenShardManifest.HashTokenizer(modelBytes);
+        TokenizerPiecesSha256 = TokenizerFingerprint.Of(model).PiecesSha256;
         _encoder = new StoryEncoder(model, tokenizer, _options.MemoizeWords);
     }
 
@@ -72,34 +74,51 @@ public sealed class TokenShardWriter
     /// <summary>SHA-256 of the tokenizer model, as recorded in the manifest.</summary>
     public string TokenizerSha256 { get; }
 
+    /// <summary>SHA-256 of the tokenizer's pieces (<see cref="TokenizerFingerprint"/>), as recorded in the manifest; null without a tokenizer.</summary>
+    public string? TokenizerPiecesSha256 { get; }
+
     /// <summary>
-    /// Writes one <c>.bin</c> per input into <paramref name="outputDirectory"/> (created if absent), skipping shards the
-    /// manifest lists as finished with this tokenizer, and returns the updated manifest.
+    /// Writes one <c>.bin</c> per input into <paramref name="outputDirectory"/> (created if absent) and returns the updated
+    /// manifest. A shard the manifest lists as finished with this tokenizer is skipped while its source is unchanged;
+    /// one whose source changed is encoded again, and one whose recorded source is no longer among the inputs is
+    /// deleted (<see cref="TokenShardProgress.ShardsReencoded"/>, <see cref="TokenShardProgress.ShardsRemoved"/>). The
+    /// manifest says the set is complete only once every input is written.
     /// </summary>
     /// <exception cref="InvalidDataException">The folder's manifest names another tokenizer and <see cref="TokenShardWriterOptions.Overwrite"/> is off.</exception>
     public TokenShardManifest Write(IEnumerable<TokenShardInput> inputs, string outputDirectory, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
-        Directory.CreateDirectory(outputDirectory);
+        AtomicFile.CreateFolder(outputDirectory);
+        AtomicFile.RemoveStaleTemps(outputDirectory, "*" + TokenShardFormat.Extension, TokenShardManifest.FileName);
         var manifest = OpenManifest(outputDirectory);
         var list = inputs as IReadOnlyCollection<TokenShardInput>;
         var run = new RunState(list?.Count ?? -1, _options.Progress);
+        // Until the last input is written the folder is not a finished set: a reader refuses it unless asked.
+        manifest.Complete = false;
+        manifest.Save(outputDirectory);
 
+        HashSet<string> written;
         try
         {
-            WriteAll(inputs, outputDirectory, manifest, run, cancellationToken);
+            written = WriteAll(inputs, outputDirectory, manifest, run, cancellationToken);
         }
         catch (AggregateException e)
         {
             // Surface the first shard's own error (a bad JSON line, a full disk), not the wrapper.
             ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+            throw;
         }
-        lock (manifest) manifest.Save(outputDirectory);
+        RemoveShardsOfGoneSources(manifest, written, outputDirectory, run);
+        lock (manifest)
+        {
+            manifest.Complete = true;
+            manifest.Save(outputDirectory);
+        }
         return manifest;
     }
 
-    private void WriteAll(IEnumerable<TokenShardInput> inputs, string outputDirectory, TokenShardManifest manifest, RunState run, CancellationToken cancellationToken)
+    private HashSet<string> WriteAll(IEnumerable<TokenShardInput> inputs, string outputDirectory, TokenShardManifest manifest, RunState run, CancellationToken cancellationToken)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         Parallel.ForEach(
@@ -116,13 +135,22 @@ public sealed class TokenShardWriter
                 string path = Path.Combine(outputDirectory, fileName);
                 TokenShardEntry? done;
                 lock (manifest) done = manifest.Find(fileName);
+                var source = input.Fingerprint?.Invoke();
                 if (!_options.Overwrite && done is not null && File.Exists(path) && new FileInfo(path).Length == done.Tokens * 2)
                 {
-                    run.Skipped();
-                    return;
+                    // Inputs without a fingerprint are kept by name, as before fingerprints were recorded.
+                    if (source is null || source.Matches(done))
+                    {
+                        if (source is not null && done.SourceModified != source.Modified)
+                            lock (manifest) source.WriteTo(done); // touched, not changed: remember the new time
+                        run.Skipped();
+                        return;
+                    }
+                    run.Reencoding();
                 }
 
                 var entry = WriteShard(input, path, run, cancellationToken);
+                source?.WriteTo(entry);
                 lock (manifest)
                 {
                     manifest.Shards.RemoveAll(s => s.File == fileName);
@@ -131,6 +159,20 @@ public sealed class TokenShardWriter
                 }
                 run.Finished();
             });
+        return seen;
+    }
+
+    // A shard made from a source (a file, or rows of an IDataView) that is no longer among the inputs is stale: a
+    // reader would train on stories that are gone.
+    private static void RemoveShardsOfGoneSources(TokenShardManifest manifest, HashSet<string> written, string outputDirectory, RunState run)
+    {
+        foreach (var gone in manifest.Shards.Where(s => s.SourceHash is not null && !written.Contains(s.File)).ToList())
+        {
+            File.Delete(Path.Combine(outputDirectory, gone.File));
+            manifest.Shards.Remove(gone);
+            manifest.Save(outputDirectory);
+            run.Removed();
+        }
     }
 
     /// <summary>Encodes one story as llama2.c does: <c>[BOS] + encode(story.strip())</c>.</summary>
@@ -225,7 +267,8 @@ public sealed class TokenShardWriter
                 $"Shard folder '{directory}' holds shards made with another tokenizer: its manifest names tokenizer SHA-256 {existing.TokenizerSha256} " +
                 $"(vocabulary {existing.VocabSize}), this one is {TokenizerSha256} (vocabulary {VocabSize}). Use another folder or overwrite them.");
         if (existing is null || _options.Overwrite)
-            return new TokenShardManifest { TokenizerSha256 = TokenizerSha256, VocabSize = VocabSize };
+            return new TokenShardManifest { TokenizerSha256 = TokenizerSha256, VocabSize = VocabSize, TokenizerPiecesSha256 = TokenizerPiecesSha256 };
+        existing.TokenizerPiecesSha256 ??= TokenizerPiecesSha256; // a manifest from before the fingerprint was recorded
         return existing;
     }
 
@@ -241,7 +284,7 @@ public sealed class TokenShardWriter
     private sealed class RunState(int shardsTotal, IProgress<TokenShardProgress>? progress)
     {
         private long _bytes, _tokens, _stories;
-        private int _done, _skipped;
+        private int _done, _skipped, _reencoded, _removed;
 
         public void Encoded(long bytes, long tokens, long stories)
         {
@@ -264,7 +307,30 @@ public sealed class TokenShardWriter
             Report();
         }
 
-        private void Report() => progress?.Report(new TokenShardProgress(
-            Interlocked.Read(ref _bytes), Interlocked.Read(ref _tokens), Interlocked.Read(ref _stories), Volatile.Read(ref _done), Volatile.Read(ref _skipped), shardsTotal));
+        public void Reencoding() => Interlocked.Increment(ref _reencoded);
+
+        public void Removed()
+        {
+            Interlocked.Increment(ref _removed);
+            Report();
+        }
+
+        // One report at a time, each read after the last: the counts a receiver sees never go back (two workers
+        // reading the counters unlocked could deliver the older figures last, and the last report must be the total).
+        private readonly Lock _gate = new();
+
+        private void Report()
+        {
+            if (progress is null) return;
+            lock (_gate)
+            {
+                progress.Report(new TokenShardProgress(
+                    Interlocked.Read(ref _bytes), Interlocked.Read(ref _tokens), Interlocked.Read(ref _stories), Volatile.Read(ref _done), Volatile.Read(ref _skipped), shardsTotal)
+                {
+                    ShardsReencoded = Volatile.Read(ref _reencoded),
+                    ShardsRemoved = Volatile.Read(ref _removed),
+                });
+            }
+        }
     }
 }

@@ -48,6 +48,13 @@ public sealed class TokenShardWriterOptions
 /// <param name="Tokens">Tokens written so far.</param>
 /// <param name="Stories">Stories encoded so far.</param>
 /// <param name="ShardsDone">Shards finished or skipped.</param>
-/// <param name="ShardsSkipped">Shards skipped because the manifest lists them as finished.</param>
+/// <param name="ShardsSkipped">Shards skipped because the manifest lists them as finished from an unchanged source.</param>
 /// <param name="ShardsTotal">Shards in the run, or -1 when not known in advance (IDataView input).</param>
-public readonly record struct TokenShardProgress(long TextBytes, long Tokens, long Stories, int ShardsDone, int ShardsSkipped, int ShardsTotal);
+public readonly record struct TokenShardProgress(long TextBytes, long Tokens, long Stories, int ShardsDone, int ShardsSkipped, int ShardsTotal)
+{
+    /// <summary>Finished shards encoded again because their source changed since (or predates source fingerprints).</summary>
+    public int ShardsReencoded { get; init; }
+
+    /// <summary>Shards deleted because their source is no longer among the inputs.</summary>
+    public int ShardsRemoved { get; init; }
+}

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Microsoft.ML;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Shards;
 
@@ -48,9 +49,10 @@ public abstract class TokenWindowBatchSource : ITokenBatchSource
         {
             long windows = WindowsIn(_segments[s].Length, seqLen);
             if (windows <= 0)
-                throw new InvalidDataException(
+                throw TooFewTokens.Create(
                     $"Shard '{segmentNames[s]}' holds {_segments[s].Length:N0} tokens, too few for a window of SequenceLength {seqLen} " +
-                    $"(a shard needs at least {2L * seqLen:N0} tokens, as the last partial window is dropped); use a smaller SequenceLength or larger shards.");
+                    $"(a shard needs at least {2L * seqLen:N0} tokens, as the last partial window is dropped); use a smaller SequenceLength or larger shards.",
+                    s, _segments[s].Length, seqLen);
             (Array.IndexOf(options.ValidationShards, s) >= 0 ? validation : train).Add(s);
         }
         _train = new SplitWindows(train.ToArray(), _segments, seqLen);
@@ -81,6 +83,12 @@ public abstract class TokenWindowBatchSource : ITokenBatchSource
 
     /// <inheritdoc/>
     public int SequenceLength => _options.SequenceLength;
+
+    /// <summary>
+    /// The tokenizer the ids were made with (its vocabulary size and pieces), when known: from the shard manifest, or
+    /// from the token column's tokenizer annotation. The trainer refuses data whose tokenizer differs from the model's.
+    /// </summary>
+    public TokenizerFingerprint? Tokenizer { get; internal set; }
 
     /// <summary>Number of token segments (shards).</summary>
     public int SegmentCount => _segments.Length;

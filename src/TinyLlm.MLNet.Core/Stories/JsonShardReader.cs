@@ -152,7 +152,8 @@ internal sealed class JsonShardReader : IStoryFileReader
                 $"'{_path}' has invalid UTF-8 at byte offset {Offset(ref reader) + 1 + bad}, in the \"story\" of element {_element}.");
         try
         {
-            return reader.GetString()!;
+            // A story written on Windows may hold "\r\n" escapes: read it as the same story with "\n".
+            return LineEndings.ToLf(reader.GetString()!);
         }
         catch (InvalidOperationException e)
         {

@@ -3,7 +3,8 @@ using System.Text;
 namespace TinyLlm.MLNet.Stories;
 
 /// <summary>
-/// Streams a plain-text corpus: one document per line (<c>\n</c> or <c>\r\n</c>), blank lines skipped, strict UTF-8.
+/// Streams a plain-text corpus: one document per line (<c>\n</c> or <c>\r\n</c>), blank lines skipped, strict UTF-8;
+/// a lone <c>\r</c> inside a line reads as <c>\n</c> (<see cref="LineEndings"/>).
 /// </summary>
 internal sealed class TextLineReader : IStoryFileReader
 {
@@ -43,7 +44,7 @@ internal sealed class TextLineReader : IStoryFileReader
                 throw new InvalidDataException(
                     $"'{_path}' has invalid UTF-8 at byte offset {lineOffset + bad} (line {_lineNumber}).");
             if (IsBlank(line)) continue;
-            if (decode) story = Encoding.UTF8.GetString(line);
+            if (decode) story = LineEndings.ToLf(Encoding.UTF8.GetString(line));
             return true;
         }
     }

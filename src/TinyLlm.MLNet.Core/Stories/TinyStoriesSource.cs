@@ -41,7 +41,7 @@ internal sealed class TinyStoriesSource
         int left = count - options.FirstShard;
         if (options.ShardCount is { } shards && (shards < 1 || shards > left))
             throw new ArgumentOutOfRangeException(nameof(options),
-                $"TinyStoriesOptions.ShardCount is {shards}, but '{path}' has {left} shard(s) from FirstShard {options.FirstShard}: it must be null (all) or between 1 and {left}.");
+                $"TinyStoriesOptions.ShardCount is {shards}, but '{path}' has {left} shard(s){(options.FirstShard > 0 ? $" from FirstShard {options.FirstShard}" : "")}: it must be between 1 and {left}, or null for all of them.");
 
         var files = all.Skip(options.FirstShard).Take(options.ShardCount ?? left).ToArray();
         return new TinyStoriesSource(path, files, options.MaxRows);

@@ -36,7 +36,9 @@ internal static class CorpusCounter
                 int start = 0;
                 while (start <= text.Length)
                 {
-                    int nl = text.IndexOf('\n', start);
+                    // A line ends at "\n", "\r\n" or a lone "\r": a corpus saved on Windows trains like its LF copy.
+                    int nl = text.AsSpan(start).IndexOfAny('\n', '\r');
+                    if (nl >= 0) nl += start;
                     int end = nl < 0 ? text.Length : nl;
                     if (end > start || nl >= 0)
                     {
@@ -51,7 +53,7 @@ internal static class CorpusCounter
                         }
                     }
                     if (nl < 0) break;
-                    start = nl + 1;
+                    start = nl + (text[nl] == '\r' && nl + 1 < text.Length && text[nl + 1] == '\n' ? 2 : 1);
                 }
             }
         }

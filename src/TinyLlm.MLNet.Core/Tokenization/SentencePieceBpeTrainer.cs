@@ -13,8 +13,9 @@ public static class SentencePieceBpeTrainer
     public const int MaxShardVocabSize = 65536;
 
     /// <summary>
-    /// Trains on <paramref name="texts"/>: each string is one or more lines (split at <c>'\n'</c>), as in a text
-    /// file given to <c>spm_train</c>.
+    /// Trains on <paramref name="texts"/>: each string is one or more lines, as in a text file given to
+    /// <c>spm_train</c>; lines end at <c>'\n'</c>, <c>"\r\n"</c> or a lone <c>'\r'</c> (spm_train would keep the
+    /// <c>'\r'</c> as a character of the line; a corpus saved on Windows trains here like its LF copy).
     /// </summary>
     /// <param name="texts">The corpus. Read once, in order.</param>
     /// <param name="options">Training options; null for the tutorial's defaults.</param>
@@ -103,8 +104,8 @@ public static class SentencePieceBpeTrainer
     }
 
     /// <summary>
-    /// Reads a text file as <c>spm_train</c> does: UTF-8, lines end at <c>'\n'</c> only (a <c>'\r'</c> stays part of
-    /// the line, unlike <see cref="File.ReadLines(string)"/>). Yields blocks of whole lines for <see cref="Train"/>.
+    /// Reads a text file as <c>spm_train</c> does: UTF-8, in blocks of whole lines (cut at <c>'\n'</c>) for
+    /// <see cref="Train"/>, which ends lines at <c>"\r\n"</c> and a lone <c>'\r'</c> too.
     /// </summary>
     /// <param name="path">The corpus file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Microsoft.ML.Tokenizers;
 using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Tokenization.Proto;
+using PieceType = TinyLlm.MLNet.Tokenization.Proto.ModelProto.Types.SentencePiece.Types.Type;
 
 namespace TinyLlm.MLNet.Tokenization;
 
@@ -54,11 +55,68 @@ public sealed class SentencePieceModel
     /// <summary>Id of the end-of-sentence piece, or -1.</summary>
     public int EosId => _proto.TrainerSpec?.EosId ?? 2;
 
+    /// <summary>Id of the unknown piece, or -1.</summary>
+    public int UnkId => _proto.TrainerSpec?.UnkId ?? 0;
+
     /// <summary>The text of piece <paramref name="id"/> (spaces appear as <c>▁</c>).</summary>
     public string GetPiece(int id) => _proto.Pieces[id].Piece;
 
     /// <summary>The score of piece <paramref name="id"/> (merge rank, negated; 0 for special pieces).</summary>
     public float GetScore(int id) => _proto.Pieces[id].Score;
+
+    /// <summary>The kind of piece <paramref name="id"/> (normal, unknown, control, user-defined, unused or byte).</summary>
+    internal PieceType GetPieceType(int id) => _proto.Pieces[id].Type;
+
+    /// <summary>Whether the normalizer puts a <c>▁</c> before the text (sentencepiece's add_dummy_prefix).</summary>
+    internal bool AddsDummyPrefix => _proto.NormalizerSpec?.AddDummyPrefix ?? true;
+
+    /// <summary>Whether the normalizer drops leading, trailing and repeated spaces (remove_extra_whitespaces).</summary>
+    internal bool RemovesExtraWhitespaces => _proto.NormalizerSpec?.RemoveExtraWhitespaces ?? true;
+
+    /// <summary>Whether the normalizer only escapes spaces (no precompiled character map such as nmt_nfkc's).</summary>
+    internal bool HasIdentityNormalizer => _normalizer is not null;
+
+    /// <summary>
+    /// A BPE model of the given pieces (id order), with sentencepiece's identity normalizer: what a vocabulary stored
+    /// elsewhere (a GGUF file) describes. Byte fallback is on when the pieces include byte pieces.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Microsoft.ML.Tokenizers cannot use the result; <paramref name="source"/> names it.</exception>
+    internal static SentencePieceModel FromPieces(IReadOnlyList<(string Piece, float Score, PieceType Type)> pieces,
+        int unkId, int bosId, int eosId, int padId, bool addDummyPrefix, bool removeExtraWhitespaces, string source)
+    {
+        string PieceOr(int id, string fallback) => id >= 0 && id < pieces.Count ? pieces[id].Piece : fallback;
+        var proto = new ModelProto
+        {
+            TrainerSpec = new TrainerSpec
+            {
+                ModelType = TrainerSpec.Types.ModelType.Bpe,
+                VocabSize = pieces.Count,
+                ByteFallback = pieces.Any(p => p.Type == PieceType.Byte),
+                UnkId = unkId,
+                BosId = bosId,
+                EosId = eosId,
+                PadId = padId,
+                UnkPiece = PieceOr(unkId, "<unk>"),
+                BosPiece = PieceOr(bosId, "<s>"),
+                EosPiece = PieceOr(eosId, "</s>"),
+                PadPiece = PieceOr(padId, "<pad>"),
+            },
+            NormalizerSpec = new NormalizerSpec
+            {
+                Name = "identity",
+                PrecompiledCharsmap = ByteString.Empty,
+                AddDummyPrefix = addDummyPrefix,
+                RemoveExtraWhitespaces = removeExtraWhitespaces,
+                EscapeWhitespaces = true,
+            },
+        };
+        foreach (var (piece, score, type) in pieces)
+            proto.Pieces.Add(new ModelProto.Types.SentencePiece { Piece = piece, Score = score, Type = type });
+        return FromBytes(proto.ToByteArray(), source);
+    }
+
+    /// <summary>The parsed <c>ModelProto</c> (read only: piece types and normalizer settings).</summary>
+    internal ModelProto Proto => _proto;
 
     /// <summary>The serialized <c>ModelProto</c>, exactly the bytes of the <c>.model</c> file.</summary>
     public byte[] ToBytes() => (byte[])_bytes.Clone();
@@ -74,15 +132,22 @@ public sealed class SentencePieceModel
 
     /// <summary>
     /// Writes <paramref name="modelPath"/> (the model) and the same path with extension <c>.vocab</c>, each through a
-    /// temporary file renamed into place.
+    /// temporary file renamed into place. The <c>.vocab</c> (a listing for people) goes first and the <c>.model</c>
+    /// (what every reader uses) last, so a <c>.model</c> is never newer than its listing; a run killed between the two
+    /// renames leaves the previous <c>.model</c> beside the new listing, which <see cref="VocabMatches"/> detects.
     /// </summary>
     public void Save(string modelPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(modelPath));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        AtomicFile.WriteAllBytes(modelPath, _bytes);
         AtomicFile.WriteAllText(Path.ChangeExtension(modelPath, ".vocab"), ToVocabText());
+        AtomicFile.WriteAllBytes(modelPath, _bytes);
+    }
+
+    /// <summary>Whether the <c>.vocab</c> beside <paramref name="modelPath"/> lists exactly this model's pieces.</summary>
+    public bool VocabMatches(string modelPath)
+    {
+        string vocab = Path.ChangeExtension(modelPath, ".vocab");
+        return File.Exists(vocab) && File.ReadAllText(vocab) == ToVocabText();
     }
 
     /// <summary>
@@ -137,6 +202,7 @@ public sealed class SentencePieceModel
     public static SentencePieceModel Load(string modelPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (Directory.Exists(modelPath)) throw new ArgumentException($"Tokenizer model '{modelPath}' is a folder; give the .model file.", nameof(modelPath));
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"Tokenizer model '{modelPath}' does not exist.", modelPath);
         return FromBytes(File.ReadAllBytes(modelPath), modelPath);
     }

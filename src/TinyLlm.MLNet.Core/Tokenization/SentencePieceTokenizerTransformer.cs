@@ -56,8 +56,14 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
     /// <summary>Whether the EOS id is put last.</summary>
     public bool AddEndOfSentence { get; }
 
-    /// <summary>Encodes one text the way the transformer does.</summary>
-    public IReadOnlyList<int> Encode(string text) => Model.Encode(text, AddBeginningOfSentence, AddEndOfSentence);
+    /// <summary>Encodes one text the way the transformer does (<c>\r\n</c> and a lone <c>\r</c> read as <c>\n</c>).</summary>
+    public IReadOnlyList<int> Encode(string text) => Encode(Model, text.AsSpan(), AddBeginningOfSentence, AddEndOfSentence);
+
+    // Windows line endings read as LF, as the story readers, the BPE trainer and the pretokenizer read them: a text
+    // saved on Windows gives the ids of its LF copy, and '\r' never reaches the tokenizer as a character.
+    private static IReadOnlyList<int> Encode(SentencePieceModel model, ReadOnlySpan<char> text, bool bos, bool eos) =>
+        text.Contains('\r') ? model.Encode(text.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n'), bos, eos)
+                            : model.Encode(text, bos, eos);
 
     /// <summary>Decodes ids back to text (special pieces are dropped).</summary>
     public string Decode(IEnumerable<int> ids) => _tokenizer.Decode(ids);
@@ -68,7 +74,7 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
         [(_output, new VectorDataViewType(NumberDataViewType.Int32))];
 
     private protected override DataViewSchema.Annotations? OutputAnnotations(int outputIndex) =>
-        TokenizerAnnotations.Create(Model.ToBytes());
+        TokenizerAnnotations.Create(Model.ToBytes(), _input);
 
     private protected override void CheckInputSchema(DataViewSchema inputSchema) => SchemaErrors.RequireText(inputSchema, _input);
 
@@ -81,7 +87,7 @@ public sealed class SentencePieceTokenizerTransformer : RowMappingTransformer
         return (ValueGetter<VBuffer<int>>)((ref VBuffer<int> value) =>
         {
             text(ref buffer);
-            var ids = model.Encode(buffer.Span, bos, eos);
+            var ids = Encode(model, buffer.Span, bos, eos);
             var editor = VBufferEditor.Create(ref value, ids.Count);
             for (int i = 0; i < ids.Count; i++) editor.Values[i] = ids[i];
             value = editor.Commit();

@@ -11,7 +11,7 @@ namespace TinyLlm.MLNet.Decoding;
 
 /// <summary>
 /// This package's side of the one seam with TinyLlm.MLNet.Core (<see cref="ITorchSharpBridge"/>): the TorchSharp
-/// generation backend and the reader of training checkpoints, named by this assembly's
+/// generation backend, the reader of training checkpoints and the evaluation scorer, named by this assembly's
 /// <see cref="TorchSharpBridgeAttribute"/> so that Core's probe finds it.
 /// </summary>
 internal sealed class TorchSharpBackend : ITorchSharpBridge
@@ -44,4 +44,9 @@ internal sealed class TorchSharpBackend : ITorchSharpBridge
         using var model = Checkpoint.LoadModel(path);
         return model.ToTransformerWeights();
     }
+
+    public IWindowScorer CreateScorer(ITokenDecoderFactory decoders, int maxWindows) =>
+        decoders is TorchSharpDecoders torchSharp
+            ? new TorchSharpWindowScorer(torchSharp.Model, maxWindows)
+            : throw new ArgumentException($"The TorchSharp scorer runs on the TorchSharp decoders' model, not on {decoders.Backend} decoders.", nameof(decoders));
 }

@@ -26,6 +26,7 @@ public sealed class TorchSharpDecoder : ITokenDecoder
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), $"A decoder needs at least one sequence slot; got {slots}.");
+        if (model.Device.type == DeviceType.CPU) DecoderMemory.Check(model.Config, slots);
         _model.eval();
         Config = model.Config;
         Slots = slots;

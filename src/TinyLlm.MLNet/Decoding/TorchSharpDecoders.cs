@@ -23,13 +23,14 @@ public sealed class TorchSharpDecoders : ITokenDecoderFactory
     /// Type of the matrix products and of the key/value cache: Float32 (default; the same tokens as the .NET engine) or
     /// BFloat16 (faster on GPUs with bf16 units; logits then differ from fp32 by about 1%, so sampled tokens can too).
     /// </param>
-    /// <exception cref="ArgumentException">An unknown device or compute type, or weights the model cannot hold (an untied classifier, a RoPE base other than 10000).</exception>
+    /// <exception cref="ArgumentException">An unknown device or compute type.</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
     public TorchSharpDecoders(TransformerWeights weights, string device = "auto", ScalarType compute = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (Unsupported(weights.Config) is { } why) throw new ArgumentException(why, nameof(weights));
         var target = DeviceSelection.ResolveDevice(device);
+        if (target.type == DeviceType.CPU) DecoderMemory.Check(weights.Config, 1);
         var model = weights.ToLlamaModel();
         model.ComputeType = compute;
         Model = target.type == DeviceType.CPU ? model : model.to(target);
@@ -60,8 +61,7 @@ public sealed class TorchSharpDecoders : ITokenDecoderFactory
     public static string? Unsupported(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (!config.SharedClassifier) return "its classifier is a separate matrix, and the TorchSharp model ties the output projection to the embedding.";
-        return null;
+        return null; // every shape the engine runs, tied or untied, any RoPE base and norm epsilon
     }
 
     /// <summary>Disposes the model when this factory made it (see the constructors); a borrowed model is left alone.</summary>

@@ -9,8 +9,9 @@ namespace TinyLlm.MLNet.Modeling;
 
 /// <summary>
 /// The LLaMA-2 decoder of llama2.c's <c>model.py</c>: token embedding, <c>n_layers</c> pre-norm blocks (RMSNorm,
-/// RoPE attention with grouped-query heads, SwiGLU), a final RMSNorm and an output projection tied to the
-/// embedding. Parameter names (<c>tok_embeddings.weight</c>, <c>layers.0.attention.wq.weight</c>, ...) are those of
+/// RoPE attention with grouped-query heads, SwiGLU), a final RMSNorm and an output projection, tied to the
+/// embedding as in llama2.c (<see cref="LlamaConfig.SharedClassifier"/>) or a matrix of its own as in Meta's LLaMA 2
+/// and most Hugging Face models (fine-tuning those keeps them untied). Parameter names (<c>tok_embeddings.weight</c>, <c>layers.0.attention.wq.weight</c>, ...) are those of
 /// model.py, so state dictionaries line up with llama2.c's exporters.
 /// </summary>
 public sealed class LlamaModel : nn.Module<Tensor, Tensor>
@@ -34,7 +35,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <c>w3</c> instead of <c>w2</c>, which its authors call a slip (llama2.c issue #579). We keep llama2.c's
     /// choice so that the two implementations start from the same distribution.)
     /// </summary>
-    /// <exception cref="ArgumentException">The configuration is inconsistent (see <see cref="LlamaConfig.Validate"/>).</exception>
+    /// <exception cref="ArgumentException">The configuration is inconsistent (see <see cref="LlamaConfig.Validate()"/>).</exception>
     public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -48,8 +49,9 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         norm = new RMSNorm(config.Dim, config.NormEps);
         output = nn.Linear(config.Dim, config.VocabSize, hasBias: false);
 
-        // share the unembedding parameters with the embedding parameters
-        tok_embeddings.Tie(output.weight);
+        // share the unembedding parameters with the embedding parameters (an untied model has a table of its own)
+        if (config.SharedClassifier) tok_embeddings.Tie(output.weight);
+        else tok_embeddings.Own(new Parameter(torch.empty(config.VocabSize, config.Dim)));
 
         // RoPE tables, precomputed once for every position
         (freqs_cos, freqs_sin) = Rope.PrecomputeFrequencies(config.HeadDim, config.MaxSeqLen, config.RopeTheta);
@@ -89,10 +91,10 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         set => _options.UseScaledDotProductAttention = value;
     }
 
-    /// <summary>The token embedding table, which is also the output projection's weight: <c>(vocab_size, dim)</c>.</summary>
+    /// <summary>The token embedding table, <c>(vocab_size, dim)</c>: also the output projection's weight when the classifier is shared.</summary>
     public Parameter TokenEmbeddingWeight => tok_embeddings.Weight;
 
-    /// <summary>Number of trainable parameters, counting the tied embedding/output matrix once.</summary>
+    /// <summary>Number of trainable parameters, counting a tied embedding/output matrix once.</summary>
     public long ParameterCount => named_parameters().Sum(p => p.parameter.numel());
 
     /// <summary>The device the weights live on.</summary>
@@ -106,7 +108,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         long seqlen = tokens.shape[1];
         if (seqlen > _config.MaxSeqLen)
-            throw new ArgumentException($"The input has {seqlen} positions but the model's max_seq_len is {_config.MaxSeqLen}.", nameof(tokens));
+            throw new ArgumentException($"The input has {seqlen} positions but the model's MaxSeqLen is {_config.MaxSeqLen}.", nameof(tokens));
 
         var h = tok_embeddings.forward(tokens);                                  // (bs, seqlen, dim)
         h = dropout.forward(h);
@@ -135,7 +137,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         if (positions.shape.Length != 2 || positions.shape[0] != n || positions.shape[1] != seqlen || slots.shape.Length != 1 || slots.shape[0] != n)
             throw new ArgumentException($"A cached forward takes tokens and positions of one shape (n, t) and n slots; got tokens ({string.Join(", ", tokens.shape)}), positions ({string.Join(", ", positions.shape)}), slots ({string.Join(", ", slots.shape)}).");
         if (cache.MaxSeqLen != _config.MaxSeqLen)
-            throw new ArgumentException($"The key/value cache holds {cache.MaxSeqLen} positions but the model's max_seq_len is {_config.MaxSeqLen}.", nameof(cache));
+            throw new ArgumentException($"The key/value cache holds {cache.MaxSeqLen} positions but the model's MaxSeqLen is {_config.MaxSeqLen}.", nameof(cache));
 
         var h = tok_embeddings.forward(tokens);                                  // (n, t, dim)
         // each row's own RoPE angles
@@ -220,7 +222,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
             throw new InvalidDataException($"The weights in {source} do not fit a model of this architecture: {e.Message}", e);
         }
         // Loading writes into the existing tensors, so the tie survives; check it anyway.
-        if (tok_embeddings.Weight.Handle != output.weight!.Handle) tok_embeddings.Tie(output.weight);
+        if (_config.SharedClassifier && tok_embeddings.Weight.Handle != output.weight!.Handle) tok_embeddings.Tie(output.weight);
     }
 
     /// <summary>N(0, 0.02) everywhere, then the scaled draw for the residual projections (see the constructor).</summary>
@@ -250,6 +252,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 
     private nn.Module Retied(Func<nn.Module> move)
     {
+        if (!_config.SharedClassifier) return move(); // two tables of their own: each moves like any parameter
         tok_embeddings.Tie(null);
         try
         {

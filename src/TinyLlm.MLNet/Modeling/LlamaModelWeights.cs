@@ -22,19 +22,19 @@ public static class LlamaModelWeights
             var tensor = Stack(model, sd, name);
             tensor.to(ScalarType.Float32).cpu().contiguous().data<float>().CopyTo(values, 0);
         }
+        if (!model.Config.SharedClassifier)
+            sd["output.weight"].to(ScalarType.Float32).cpu().contiguous().data<float>().CopyTo(weights.Classifier, 0);
         return weights;
     }
 
     /// <summary>
-    /// Builds a model holding <paramref name="weights"/> (on the CPU). The architecture comes from the weights'
-    /// dimensions; <paramref name="dropout"/> is a training choice, not stored in the weights.
+    /// Builds a model holding <paramref name="weights"/> (on the CPU), tied or untied as they are. The architecture
+    /// comes from the weights' dimensions; <paramref name="dropout"/> is a training choice, not stored in the weights.
+    /// bf16 and Q8_0 weights are dequantized to fp32.
     /// </summary>
-    /// <exception cref="ArgumentException">The weights have an untied classifier, which this model does not support.</exception>
     public static LlamaModel ToLlamaModel(this TransformerWeights weights, double dropout = 0.0)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (!weights.Config.SharedClassifier)
-            throw new ArgumentException("These weights have a separate classifier matrix; the training model ties the output projection to the embedding.", nameof(weights));
         var config = weights.Config with { Dropout = dropout };
         var model = new LlamaModel(config);
         using var scope = torch.NewDisposeScope();
@@ -53,6 +53,7 @@ public static class LlamaModelWeights
                 for (int l = 0; l < config.NLayers; l++) sd[$"layers.{l}.{name}"].copy_(source[l]);
             }
         }
+        if (!config.SharedClassifier) sd["output.weight"].copy_(torch.tensor(weights.Classifier).view(config.VocabSize, config.Dim));
         return model;
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Modeling;
+using TinyLlm.MLNet.Tokenization;
 
 namespace TinyLlm.MLNet.Training;
 
@@ -16,7 +17,8 @@ namespace TinyLlm.MLNet.Training;
 /// *** Binary format (little-endian) ***
 /// 8 bytes  ASCII "TLLMCKPT"
 /// int32    format version (1)
-/// int32    n, then n bytes of UTF-8 JSON: { "model_args": LlamaConfig, "iter_num", "best_val_loss", "config": TrainingOptions }
+/// int32    n, then n bytes of UTF-8 JSON: { "model_args": LlamaConfig, "iter_num", "best_val_loss", "config": TrainingOptions,
+///          "tokenizer": { "vocab_size", "pieces_sha256" } (absent when unknown) }
 /// int64    m, then m bytes: the model's state dictionary (TorchSharp <c>Module.save</c>, fp32)
 /// int64    k, then k bytes: the AdamW state (TorchSharp <c>save_state_dict</c>), 0 bytes when absent
 /// 32 bytes SHA-256 of everything above, so that a damaged file is refused instead of half-loaded.
@@ -44,6 +46,15 @@ public sealed class Checkpoint
     /// <summary>The training options of the run that wrote it.</summary>
     public TrainingOptions? Config { get; init; }
 
+    /// <summary>The tokenizer of the data the model was trained on (its fingerprint), or null when the run did not know it.</summary>
+    public TokenizerFingerprint? Tokenizer { get; init; }
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of the <c>model.bin</c> written with it (the trainer writes that export first, then this
+    /// checkpoint), so that an export one generation apart is detected; null in older checkpoints.
+    /// </summary>
+    public string? ExportSha256 { get; internal set; }
+
     /// <summary>The model's state dictionary bytes.</summary>
     internal byte[] ModelState { get; init; } = [];
 
@@ -56,6 +67,15 @@ public sealed class Checkpoint
         [JsonPropertyName("iter_num")] public long IterNum { get; set; }
         [JsonPropertyName("best_val_loss")] public double BestValLoss { get; set; }
         [JsonPropertyName("config")] public TrainingOptions? Config { get; set; }
+        [JsonPropertyName("tokenizer"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public TokenizerFingerprint? Tokenizer { get; set; }
+        [JsonPropertyName("model_bin_sha256"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ExportSha256 { get; set; }
+    }
+
+    /// <summary>Lower-case hex SHA-256 of the file at <paramref name="path"/>.</summary>
+    internal static string HashFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>Builds a model of <see cref="ModelArgs"/> holding the checkpoint's weights (on the CPU).</summary>
@@ -73,7 +93,8 @@ public sealed class Checkpoint
     }
 
     /// <summary>Serializes <paramref name="model"/>'s weights (and <paramref name="writeOptimizer"/>'s output) into a checkpoint.</summary>
-    internal static Checkpoint Capture(LlamaModel model, Action<BinaryWriter>? writeOptimizer, long iterNum, double bestValLoss, TrainingOptions? config)
+    internal static Checkpoint Capture(LlamaModel model, Action<BinaryWriter>? writeOptimizer, long iterNum, double bestValLoss, TrainingOptions? config,
+        TokenizerFingerprint? tokenizer = null)
     {
         byte[] Bytes(Action<BinaryWriter> write)
         {
@@ -87,6 +108,7 @@ public sealed class Checkpoint
             IterNum = iterNum,
             BestValLoss = bestValLoss,
             Config = config,
+            Tokenizer = tokenizer,
             ModelState = Bytes(model.SaveStateDictionary),
             OptimizerState = writeOptimizer is null ? [] : Bytes(writeOptimizer),
         };
@@ -106,7 +128,7 @@ public sealed class Checkpoint
             Span<byte> number = stackalloc byte[8];
             Put(Encoding.ASCII.GetBytes(Magic));
             BitConverter.TryWriteBytes(number, FormatVersion); Put(number[..4]);
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(new Header { ModelArgs = ModelArgs, IterNum = IterNum, BestValLoss = BestValLoss, Config = Config }, Json);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(new Header { ModelArgs = ModelArgs, IterNum = IterNum, BestValLoss = BestValLoss, Config = Config, Tokenizer = Tokenizer, ExportSha256 = ExportSha256 }, Json);
             BitConverter.TryWriteBytes(number, json.Length); Put(number[..4]);
             Put(json);
             BitConverter.TryWriteBytes(number, (long)ModelState.Length); Put(number);
@@ -168,6 +190,8 @@ public sealed class Checkpoint
             IterNum = header.IterNum,
             BestValLoss = header.BestValLoss,
             Config = header.Config,
+            Tokenizer = header.Tokenizer,
+            ExportSha256 = header.ExportSha256,
             ModelState = model,
             OptimizerState = optimizer,
         };

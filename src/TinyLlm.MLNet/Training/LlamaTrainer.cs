@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Microsoft.ML.Runtime;
 using TinyLlm.MLNet.Engine;
+using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.Shards;
+using TinyLlm.MLNet.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,8 +15,9 @@ namespace TinyLlm.MLNet.Training;
 /// <summary>
 /// llama2.c's <c>train.py</c> in C#: AdamW with decay/no-decay groups, linear warmup then cosine decay, gradient
 /// accumulation, clipping, periodic evaluation and atomic checkpoints, with <c>init_from=resume</c> continuing a run
-/// exactly (the data order is a pure function of the iteration). The loop is one flat method; only
-/// <see cref="GetLr"/> and <see cref="EstimateLoss"/> are split out, as in train.py.
+/// exactly (the data order is a pure function of the iteration) and <c>init_from=</c>a model fine-tuning it (see
+/// <see cref="InitialModel"/>). The loop is one flat method; only <see cref="GetLr"/> and <see cref="EstimateLoss"/>
+/// are split out, as in train.py.
 /// </summary>
 public sealed class LlamaTrainer
 {
@@ -23,22 +26,74 @@ public sealed class LlamaTrainer
 
     private readonly TrainingOptions _options;
     private readonly IChannel? _channel;
+    private readonly InitialModel? _initial;
+    private Checkpoint? _resumeFrom; // read when the trainer is made (for the shape), used by the first Fit
 
-    /// <summary>Creates a trainer; <paramref name="env"/> (e.g. an <c>MLContext</c>) receives the log lines on its channel.</summary>
-    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    /// <summary>
+    /// Creates a trainer; <paramref name="env"/> (e.g. an <c>MLContext</c>) receives the log lines on its channel. With
+    /// <c>init_from</c> <c>resume</c> or a model path, the checkpoint or model is read now and <see cref="Options"/>
+    /// takes its shape.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range, or a shape option differs from the model started from (the message names it).</exception>
+    /// <exception cref="FileNotFoundException">init_from=resume and there is no checkpoint.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint or initial model cannot be read.</exception>
     public LlamaTrainer(TrainingOptions options, IHostEnvironment? env = null)
+        : this(options, null, env)
+    {
+    }
+
+    /// <summary>
+    /// Creates a trainer that fine-tunes <paramref name="initialModel"/> (e.g. <see cref="InitialModel.From(Microsoft.ML.ITransformer)"/>
+    /// of a loaded zip): its shape, new optimizer, schedule and iteration count. <c>init_from</c> must be
+    /// <c>scratch</c> (or the initial model's own path).
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range, init_from asks for something else, or a shape option differs from the model's.</exception>
+    public LlamaTrainer(TrainingOptions options, InitialModel? initialModel, IHostEnvironment? env = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        if (initialModel is not null)
+        {
+            if (options.InitFrom == "resume" || options.InitFromModel && !SamePath(options.InitFrom, initialModel.Path))
+                throw new ArgumentException($"The trainer was given {initialModel.Description} and the option InitFrom is '{options.InitFrom}': "
+                    + "resume continues the run in OutDir with its own weights, optimizer and schedule, a path names another model. Give one or the other.");
+            _initial = initialModel;
+        }
+        else if (options.InitFromModel)
+        {
+            if (SamePath(options.InitFrom, CheckpointPath))
+                throw new ArgumentException($"The option InitFrom names the checkpoint of OutDir itself ('{options.InitFrom}'): fine-tuning would overwrite the model it starts from. "
+                    + "To continue that run use InitFrom = resume; to fine-tune it, set OutDir to another folder.");
+            _initial = InitialModel.Read(options.InitFrom);
+        }
+        else if (options.InitFrom == "resume")
+        {
+            if (!File.Exists(CheckpointPath))
+                throw new FileNotFoundException($"InitFrom is 'resume' but there is no checkpoint at '{CheckpointPath}'; train from scratch first or point OutDir at an earlier run.", CheckpointPath);
+            _resumeFrom = Checkpoint.Read(CheckpointPath);
+            _options = AdoptCheckpointShape(options, _resumeFrom, CheckpointPath);
+        }
+        if (_initial is not null)
+            _options = TrainingShape.Adopt(options, _initial.Weights.Config, (name, model, given) => new ArgumentException(TrainingShape.FineTuneConflict(_initial.Description, name, model, given)));
         _channel = env?.Start(nameof(LlamaTrainer));
     }
 
-    /// <summary>The options this trainer runs with.</summary>
+    private static TrainingOptions AdoptCheckpointShape(TrainingOptions options, Checkpoint checkpoint, string path) =>
+        TrainingShape.Adopt(options, checkpoint.ModelArgs, (name, saved, wanted) => new InvalidDataException(TrainingShape.ResumeConflict(path, name, saved, wanted)));
+
+    private static bool SamePath(string a, string? b) =>
+        b is not null && string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),
+            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>The model this trainer fine-tunes, or null (scratch or resume).</summary>
+    public InitialModel? InitialModel => _initial;
+
+    /// <summary>The options this trainer runs with: those given, with the shape of the model it resumes or fine-tunes.</summary>
     public TrainingOptions Options => _options;
 
-    /// <summary>The path of the checkpoint in <c>out_dir</c>.</summary>
-    public string CheckpointPath => Path.Combine(_options.OutDir, Checkpoint.FileName);
+    /// <summary>The path of the checkpoint in <see cref="TrainingOptions.OutDir"/>; null when the run writes no files.</summary>
+    public string? CheckpointPath => _options.OutDir is { } dir ? Path.Combine(dir, Checkpoint.FileName) : null;
 
     /// <summary>
     /// Learning rate of iteration <paramref name="it"/>: 1) linear warmup from 0, 2) <c>min_lr</c> after
@@ -93,24 +148,32 @@ public sealed class LlamaTrainer
     }
 
     /// <summary>
-    /// Trains on <paramref name="data"/> from scratch or from <c>out_dir/ckpt.bin</c> until iteration max_iters.
+    /// Trains on <paramref name="data"/> from scratch, from <c>OutDir/ckpt.bin</c> or from the initial model until
+    /// iteration MaxIters.
     /// Cancelling stops at the next iteration boundary with <see cref="OperationCanceledException"/>; the last
-    /// checkpoint stays as it was.
+    /// checkpoint stays as it was. With <see cref="TrainingOptions.OutDir"/> set, the run holds
+    /// <c>OutDir/train.lock</c> (a second run into the same folder is refused) and writes checkpoints, metrics.csv and
+    /// model.bin there; without it, it writes no file at all.
     /// </summary>
-    /// <exception cref="ArgumentException">The data does not fit the options (sequence length, vocabulary).</exception>
+    /// <exception cref="ArgumentException">The data does not fit the options (sequence length, vocabulary), or was made with another tokenizer than the model's.</exception>
     /// <exception cref="FileNotFoundException">init_from=resume and there is no checkpoint.</exception>
     /// <exception cref="InvalidDataException">The checkpoint is damaged or of another architecture.</exception>
-    /// <exception cref="InvalidOperationException">The loss became NaN or infinite; the last good checkpoint is kept.</exception>
+    /// <exception cref="InvalidOperationException">The loss became NaN or infinite (the last good checkpoint is kept), or another run holds OutDir.</exception>
     public TrainingResult Fit(ITokenBatchSource data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         var o = _options;
+        var tokenizer = CheckTokenizer(data);
         CheckData(data);
         Device device = DeviceSelection.ResolveDevice(o.Device);
         ScalarType computeType = DeviceSelection.ResolveDtype(o.Dtype, device);
         SetThreads(device, progress);
-        Directory.CreateDirectory(o.OutDir);
-        string ckptPath = CheckpointPath;
+        // Files go to OutDir only; without one the run keeps everything in memory.
+        string? outDir = o.OutDir;
+        if (outDir is not null) AtomicFile.CreateFolder(outDir);
+        using var outDirLock = outDir is null ? null : TrainingLock.Acquire(outDir);
+        if (outDir is not null) AtomicFile.RemoveStaleTemps(outDir, Checkpoint.FileName, ExportFileName, MetricsLog.CsvName);
+        string? ckptPath = CheckpointPath;
         long tokensPerIter = (long)o.GradientAccumulationSteps * o.BatchSize * o.MaxSeqLen;
         Log($"tokens per iteration will be: {tokensPerIter:N0} ({o.GradientAccumulationSteps} grad accum steps * {o.BatchSize} batch size * {o.MaxSeqLen} max seq len)");
 
@@ -123,19 +186,29 @@ public sealed class LlamaTrainer
         if (o.InitFrom == "resume")
         {
             if (!File.Exists(ckptPath))
-                throw new FileNotFoundException($"init_from is 'resume' but there is no checkpoint at '{ckptPath}'; train from scratch first or point out_dir at an earlier run.", ckptPath);
-            resumeFrom = Checkpoint.Read(ckptPath);
-            CheckSameArchitecture(resumeFrom.ModelArgs, modelConfig, ckptPath);
+                throw new FileNotFoundException($"InitFrom is 'resume' but there is no checkpoint at '{ckptPath}'; train from scratch first or point OutDir at an earlier run.", ckptPath);
+            resumeFrom = _resumeFrom ?? Checkpoint.Read(ckptPath);
+            _resumeFrom = null;
+            RepairExport(resumeFrom, outDir!);
+            AdoptCheckpointShape(o, resumeFrom, ckptPath); // the same shape as when the trainer was made
+            modelConfig = resumeFrom.ModelArgs with { Dropout = o.Dropout }; // all of it: norm eps, RoPE base, untied classifier
             iterNum = resumeFrom.IterNum;
             bestValLoss = resumeFrom.BestValLoss;
             Log($"resuming from {ckptPath} at iteration {iterNum} (best val loss {bestValLoss:F4})");
+        }
+        else if (_initial is not null)
+        {
+            modelConfig = _initial.Weights.Config with { Dropout = o.Dropout };
+            Log($"fine-tuning {_initial.Description}: {modelConfig.ParameterCount:N0} parameters, {(modelConfig.SharedClassifier ? "tied" : "untied")} classifier, "
+                + $"vocabulary {_initial.Tokenizer}; a new optimizer, learning-rate schedule and iteration count");
+            if (_initial.DequantizationNote() is { } note) Log(note);
         }
         else
         {
             Log("initializing a new model from scratch");
         }
 
-        var model = new LlamaModel(modelConfig);
+        var model = _initial?.CreateModel(o.Dropout) ?? new LlamaModel(modelConfig);
         try
         {
             if (resumeFrom is not null) resumeFrom.LoadModelState(model, $"the checkpoint '{ckptPath}'");
@@ -146,21 +219,22 @@ public sealed class LlamaTrainer
             Log($"model: {model.ParameterCount:N0} parameters, device {device}, compute {computeType}");
 
             using var optimizer = ConfigureOptimizer(model);
-            if (resumeFrom is not null) LoadOptimizerState(optimizer, resumeFrom, ckptPath);
+            if (resumeFrom is not null) LoadOptimizerState(optimizer, resumeFrom, ckptPath!);
             resumeFrom = null; // free the checkpoint's bytes
 
-            var metrics = o.WriteMetrics ? MetricsLog.Open(o.OutDir, iterNum) : null;
+            var metrics = o.WriteMetrics && outDir is not null ? MetricsLog.Open(outDir, iterNum) : null;
             var allParameters = model.parameters().ToList();
             var losses = new List<double>();
             long firstIter = iterNum;
             string? lastCheckpoint = null;
             double flopsPerToken = FlopsPerToken(model), flopsPerIter = flopsPerToken * tokensPerIter;
             var peak = o.EvalOnly ? null : PeakFlops.For(device, computeType, o.PeakFlops);
-            if (!o.EvalOnly) Setting(progress, peak is null ? $"MFU: the peak FLOP/s of {device} is unknown (set peak_flops to report it)" : $"MFU against a peak of {peak}");
+            if (!o.EvalOnly) Setting(progress, peak is null ? $"MFU: the peak FLOP/s of {device} is unknown (set PeakFlops, --peak-flops, to report it)" : $"MFU against a peak of {peak}");
             double runningMfu = -1;
             int localIter = 0;
             var heap = new HeapTrimPolicy();
             var stopwatch = Stopwatch.StartNew();
+            var loopClock = Stopwatch.StartNew(); // the whole loop, evaluations and checkpoints included
 
             // -------------------------------------------------------------------- training loop
             while (true)
@@ -178,24 +252,30 @@ public sealed class LlamaTrainer
                     Log($"step {iterNum}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
                     if (!double.IsFinite(trainLoss) || !double.IsFinite(valLoss))
                         throw Diverged(iterNum, "the evaluated loss", double.IsFinite(trainLoss) ? valLoss : trainLoss, lastCheckpoint ?? (File.Exists(ckptPath) ? ckptPath : null));
-                    progress?.Report(new TrainingProgress(TrainingEvent.Eval, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, trainLoss, valLoss));
                     metrics?.AddEval(iterNum, iterNum * tokensPerIter, lr, trainLoss, valLoss);
+                    // The rows go to disk before the checkpoint: a kill between the two leaves rows past the checkpoint,
+                    // which the resumed run drops, never a checkpoint whose rows are lost.
+                    metrics?.Flush();
+                    progress?.Report(new TrainingProgress(TrainingEvent.Eval, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, trainLoss, valLoss));
                     if (valLoss < bestValLoss || o.AlwaysSaveCheckpoint)
                     {
                         bestValLoss = Math.Min(bestValLoss, valLoss);
                         if (o.AlwaysSaveCheckpoint) bestValLoss = valLoss;
-                        if (iterNum > 0)
+                        if (iterNum > 0 && outDir is not null)
                         {
-                            Checkpoint.Capture(model, optimizer.save_state_dict, iterNum, bestValLoss, o).Write(ckptPath);
-                            lastCheckpoint = ckptPath;
-                            // and the weights in llama2.c's v0 layout, for run.c and the inference engine (as train.py does)
-                            string exportPath = Path.Combine(o.OutDir, ExportFileName);
+                            // The llama2.c v0 export first (for run.c and the inference engine, as train.py writes it),
+                            // then the checkpoint, which records the export's SHA-256: a kill between the two renames
+                            // leaves an export newer than the checkpoint, which a resumed run detects and rewrites.
+                            string exportPath = Path.Combine(outDir, ExportFileName);
                             Llama2cCheckpoint.Write(model.ToTransformerWeights(), exportPath);
+                            var checkpoint = Checkpoint.Capture(model, optimizer.save_state_dict, iterNum, bestValLoss, o, tokenizer);
+                            checkpoint.ExportSha256 = Checkpoint.HashFile(exportPath);
+                            checkpoint.Write(ckptPath!);
+                            lastCheckpoint = ckptPath;
                             Log($"saved checkpoint to {ckptPath} and {exportPath}");
                             progress?.Report(new TrainingProgress(TrainingEvent.Checkpoint, iterNum, o.MaxIters, double.NaN, lr, 0, 0, runningMfu, CheckpointPath: ckptPath));
                         }
                     }
-                    metrics?.Flush();
                     stopwatch.Restart(); // the step time excludes evaluation
                 }
                 if (o.EvalOnly) break;
@@ -262,6 +342,8 @@ public sealed class LlamaTrainer
                 CheckpointPath = lastCheckpoint,
                 Losses = losses,
                 FirstIter = firstIter,
+                Tokens = localIter * tokensPerIter,
+                Duration = loopClock.Elapsed,
                 Peak = peak,
                 FlopsPerToken = flopsPerToken,
             };
@@ -338,41 +420,60 @@ public sealed class LlamaTrainer
         return device.type == DeviceType.CPU ? (x, y) : (x.to(device), y.to(device));
     }
 
+    /// <summary>
+    /// The tokenizer of the run: the data's when it is known (shard manifest, tokenizer annotation), else the model's
+    /// it starts from. Data made with another tokenizer than that model's is refused: its ids would mean other pieces.
+    /// </summary>
+    private TokenizerFingerprint? CheckTokenizer(ITokenBatchSource data)
+    {
+        var dataTokenizer = data switch
+        {
+            TokenWindowBatchSource source => source.Tokenizer,
+            TokenWindowDataView view => view.Source.Tokenizer,
+            _ => null,
+        };
+        var (modelTokenizer, modelName) = _initial is not null ? (_initial.Tokenizer, _initial.Description)
+            : (_resumeFrom?.Tokenizer, $"the checkpoint '{CheckpointPath}'");
+        if (modelTokenizer is null) return dataTokenizer;
+        string dataName = data is TokenShardBatchSource shards ? $"the data in '{shards.Directory}'" : "the training data";
+        if (dataTokenizer is not null && modelTokenizer.Mismatch(dataTokenizer, modelName, dataName) is { } why)
+            throw new ArgumentException($"{why} Tokenize the data with the model's own tokenizer (the tokenizer is part of the model).");
+        if (data.MaxTokenId >= modelTokenizer.VocabSize)
+            throw new ArgumentException($"The data holds token id {data.MaxTokenId}, outside the vocabulary of {modelName} (0 to {modelTokenizer.VocabSize - 1}): it was tokenized with another tokenizer. Tokenize it with the model's own.");
+        return dataTokenizer?.PiecesSha256 is not null ? dataTokenizer : modelTokenizer;
+    }
+
     private void CheckData(ITokenBatchSource data)
     {
         var o = _options;
         if (data.SequenceLength != o.MaxSeqLen)
-            throw new ArgumentException($"The data windows hold {data.SequenceLength} tokens but the option max_seq_len is {o.MaxSeqLen}; build the data with the same sequence length.");
+            throw new ArgumentException($"The data windows hold {data.SequenceLength} tokens but MaxSeqLen is {o.MaxSeqLen}; build the data with the same sequence length.", nameof(o.MaxSeqLen));
         if (data.MaxTokenId >= o.VocabSize)
-            throw new ArgumentException($"The data holds token id {data.MaxTokenId}, which does not fit the option vocab_size {o.VocabSize}: set vocab_size to at least {data.MaxTokenId + 1} (the tokenizer's vocabulary size).");
+            throw new ArgumentException($"The data holds token id {data.MaxTokenId}, which does not fit VocabSize {o.VocabSize}: set VocabSize to at least {data.MaxTokenId + 1} (the tokenizer's vocabulary size).", nameof(o.VocabSize));
         foreach (var split in new[] { DataSplit.Train, DataSplit.Validation })
         {
             if (data.WindowCount(split) < 1)
-                throw new ArgumentException($"The {split.ToString().ToLowerInvariant()} data has no window of max_seq_len + 1 = {o.MaxSeqLen + 1} tokens; use more data or a smaller max_seq_len.");
+                throw new ArgumentException($"The {split.ToString().ToLowerInvariant()} data has no window of MaxSeqLen + 1 = {o.MaxSeqLen + 1} tokens; use more data or a smaller MaxSeqLen.", nameof(o.MaxSeqLen));
         }
     }
 
-    private static void CheckSameArchitecture(LlamaConfig saved, LlamaConfig wanted, string path)
+    /// <summary>
+    /// Puts back <c>model.bin</c> when it is not the export the checkpoint records (a run killed between the two
+    /// renames), so the pair in OutDir is one generation again.
+    /// </summary>
+    private void RepairExport(Checkpoint checkpoint, string outDir)
     {
-        void Same<T>(string name, T a, T b)
-        {
-            if (!EqualityComparer<T>.Default.Equals(a, b))
-                throw new InvalidDataException($"The checkpoint '{path}' was trained with {name} {a} but the options ask for {name} {b}; resume with the checkpoint's architecture or train from scratch.");
-        }
-        Same("dim", saved.Dim, wanted.Dim);
-        Same("n_layers", saved.NLayers, wanted.NLayers);
-        Same("n_heads", saved.NHeads, wanted.NHeads);
-        Same("n_kv_heads", saved.NKvHeads, wanted.NKvHeads);
-        Same("vocab_size", saved.VocabSize, wanted.VocabSize);
-        Same("multiple_of", saved.MultipleOf, wanted.MultipleOf);
-        Same("hidden_dim", saved.FeedForwardDim, wanted.FeedForwardDim);
-        Same("max_seq_len", saved.MaxSeqLen, wanted.MaxSeqLen);
+        string exportPath = Path.Combine(outDir, ExportFileName);
+        if (checkpoint.ExportSha256 is null || (File.Exists(exportPath) && Checkpoint.HashFile(exportPath) == checkpoint.ExportSha256)) return;
+        using var model = checkpoint.CreateModel();
+        Llama2cCheckpoint.Write(model.ToTransformerWeights(), exportPath);
+        Log($"{exportPath} did not match the checkpoint (a run stopped between writing the two); rewrote it from iteration {checkpoint.IterNum}");
     }
 
     private static InvalidOperationException Diverged(long iter, string what, double value, string? checkpoint) =>
         new($"Training diverged at iteration {iter}: {what} is {value}. "
             + (checkpoint is null ? "No checkpoint had been written yet. " : $"The last good checkpoint, '{checkpoint}', is kept. ")
-            + "Lower learning_rate, keep grad_clip on, or use float32.");
+            + "Lower LearningRate, keep GradClip on, or use Dtype float32.");
 
     private void Log(string message) => _channel?.Info(MessageSensitivity.None, "{0}", message);
 

@@ -5,20 +5,18 @@ using TinyLlm.MLNet.IO;
 namespace TinyLlm.MLNet.Training;
 
 /// <summary>
-/// The run's metrics as <c>out_dir/metrics.csv</c> (one row per logged step and per evaluation) and the loss curve
-/// <c>out_dir/loss.png</c>, both rewritten (temp + rename) at each evaluation. A resumed run keeps the earlier
+/// The run's metrics as <c>OutDir/metrics.csv</c> (one row per logged step and per evaluation), rewritten (temp +
+/// rename) at each evaluation, before that evaluation's checkpoint. (<c>tinyllm train</c> draws <c>loss.png</c> from it.)
+/// A resumed run keeps the earlier
 /// rows up to the iteration it resumes from.
 /// </summary>
 internal sealed class MetricsLog
 {
     public const string CsvName = "metrics.csv";
-    public const string PlotName = "loss.png";
     private const string HeaderLine = "kind,iter,tokens,lr,loss,train_loss,val_loss,step_ms,tokens_per_s,mfu";
 
     private readonly string _dir;
     private readonly List<string> _rows = [];
-    private readonly List<(double Iter, double Loss)> _steps = [];
-    private readonly List<(double Iter, double Train, double Val)> _evals = [];
 
     private MetricsLog(string dir) => _dir = dir;
 
@@ -35,8 +33,6 @@ internal sealed class MetricsLog
                 if (f.Length != 10 || !long.TryParse(f[1], CultureInfo.InvariantCulture, out long it)) continue;
                 if (it >= fromIter) continue; // the resumed run repeats the evaluation of fromIter
                 log._rows.Add(line);
-                if (f[0] == "step" && double.TryParse(f[4], CultureInfo.InvariantCulture, out double l)) log._steps.Add((it, l));
-                if (f[0] == "eval" && double.TryParse(f[5], CultureInfo.InvariantCulture, out double tl) && double.TryParse(f[6], CultureInfo.InvariantCulture, out double vl)) log._evals.Add((it, tl, vl));
             }
         }
         return log;
@@ -47,22 +43,19 @@ internal sealed class MetricsLog
     public void AddStep(long iter, long tokens, double lr, double loss, double stepMs, double tokensPerSecond, double mfu)
     {
         _rows.Add(string.Join(',', "step", iter.ToString(CultureInfo.InvariantCulture), tokens.ToString(CultureInfo.InvariantCulture), F(lr), F(loss), "", "", F(stepMs), F(tokensPerSecond), mfu < 0 ? "" : F(mfu)));
-        _steps.Add((iter, loss));
     }
 
     public void AddEval(long iter, long tokens, double lr, double trainLoss, double valLoss)
     {
         _rows.Add(string.Join(',', "eval", iter.ToString(CultureInfo.InvariantCulture), tokens.ToString(CultureInfo.InvariantCulture), F(lr), "", F(trainLoss), F(valLoss), "", "", ""));
-        _evals.Add((iter, trainLoss, valLoss));
     }
 
-    /// <summary>Rewrites the CSV and the plot.</summary>
+    /// <summary>Rewrites the CSV.</summary>
     public void Flush()
     {
         var sb = new StringBuilder().AppendLine(HeaderLine);
         foreach (var row in _rows) sb.AppendLine(row);
         string csv = Path.Combine(_dir, CsvName);
         AtomicFile.WriteAllText(csv, sb.ToString());
-        LossCurvePlot.Write(Path.Combine(_dir, PlotName), _steps, _evals);
     }
 }

@@ -12,9 +12,9 @@ namespace TinyLlm.MLNet.Training;
 /// <c>OMP_WAIT_POLICY</c> is already set: <c>OMP_WAIT_POLICY=active</c> brings back spinning.
 /// </summary>
 /// <remarks>
-/// OpenMP reads the variable once, when libtorch is loaded, so <see cref="BeforeLibtorchLoads"/> runs before the
-/// first TorchSharp call of every TinyLlm path (device selection); a program that used TorchSharp before that keeps
-/// the policy it started with. On Linux and macOS the variable is set with the C library's <c>setenv</c>, since .NET's
+/// OpenMP reads the variable once, when libtorch is loaded, so <see cref="BeforeLibtorchLoads"/> runs where TinyLlm
+/// loads libtorch (<c>LibTorchRuntime.EnsureLoaded</c>, before device selection's first TorchSharp call); a program
+/// that used TorchSharp before that keeps the policy it started with. On Linux and macOS the variable is set with the C library's <c>setenv</c>, since .NET's
 /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not reach native code there.
 /// </remarks>
 public static class OpenMpWaitPolicy

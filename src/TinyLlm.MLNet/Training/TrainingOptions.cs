@@ -8,11 +8,22 @@ namespace TinyLlm.MLNet.Training;
 /// 288/8/8/4). Field names follow ML.NET's Options classes; the JSON names (stored in each checkpoint's
 /// <c>config</c>) are train.py's.
 /// </summary>
+/// <remarks>
+/// The defaults are the tutorial's GPU run: <see cref="MaxIters"/> 100,000 steps of <see cref="GradientAccumulationSteps"/> 4
+/// x <see cref="BatchSize"/> 128 x <see cref="MaxSeqLen"/> 256 tokens, 13.1 billion tokens in all. At the ~2,000 tokens/s a
+/// 2-core CPU trains the seed model (docs/benchmarks.md) that is about 75 days, and hours on one GPU. For a CPU, set
+/// a smaller model and run (the quickstart trains dim 128, 4 layers, batch 16 for 5 minutes) or a time budget through
+/// the <c>CancellationToken</c> of <see cref="LlamaTrainer.Fit"/>. The library writes no file unless
+/// <see cref="OutDir"/> is set; <c>tinyllm train</c> writes into <c>out/</c> as train.py does.
+/// </remarks>
 public sealed class TrainingOptions
 {
     // I/O
-    /// <summary>Folder for the checkpoint (<c>ckpt.bin</c>), the metrics CSV and the loss-curve PNG.</summary>
-    [JsonPropertyName("out_dir")] public string OutDir = "out";
+    /// <summary>
+    /// Folder for the checkpoint (<c>ckpt.bin</c>), the llama2.c export (<c>model.bin</c>) and <c>metrics.csv</c>; the run
+    /// holds <c>train.lock</c> in it. Null (the default) writes nothing: the model stays in memory.
+    /// </summary>
+    [JsonPropertyName("out_dir")] public string? OutDir;
     /// <summary>Evaluate (and maybe checkpoint) every this many iterations.</summary>
     [JsonPropertyName("eval_interval")] public int EvalInterval = 2000;
     /// <summary>Report the training loss every this many iterations.</summary>
@@ -23,7 +34,13 @@ public sealed class TrainingOptions
     [JsonPropertyName("eval_only")] public bool EvalOnly;
     /// <summary>Write a checkpoint at every evaluation, not only when the validation loss improves.</summary>
     [JsonPropertyName("always_save_checkpoint")] public bool AlwaysSaveCheckpoint;
-    /// <summary><c>scratch</c> (a new model) or <c>resume</c> (continue from <c>out_dir/ckpt.bin</c>).</summary>
+    /// <summary>
+    /// <c>scratch</c> (a new model), <c>resume</c> (continue the run of <c>out_dir/ckpt.bin</c>: its weights, optimizer,
+    /// iteration and schedule), or the path of a model to fine-tune (see <see cref="InitialModel.Read"/>: an ML.NET
+    /// zip, a checkpoint, a llama2.c file, a Hugging Face folder or a GGUF file), which starts a new optimizer, schedule and
+    /// iteration count. Resuming and fine-tuning take the model's shape: shape options left at their defaults take
+    /// its values, any other value must be its own.
+    /// </summary>
     [JsonPropertyName("init_from")] public string InitFrom = "scratch";
 
     // data
@@ -83,7 +100,7 @@ public sealed class TrainingOptions
     [JsonPropertyName("seed")] public int Seed = 1337;
     /// <summary>Attention through libtorch's fused scaled_dot_product_attention (faster) rather than the explicit formula.</summary>
     [JsonPropertyName("sdpa")] public bool UseScaledDotProductAttention = true;
-    /// <summary>Write <c>metrics.csv</c> and <c>loss.png</c> into <see cref="OutDir"/>, rewritten at each evaluation.</summary>
+    /// <summary>Write <c>metrics.csv</c> into <see cref="OutDir"/>, rewritten at each evaluation (<c>tinyllm train</c> also draws <c>loss.png</c> from it).</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
     /// <summary>
     /// libtorch's intra-op threads on the CPU; 0 keeps libtorch's default (one per core). How the threads wait for each
@@ -96,6 +113,9 @@ public sealed class TrainingOptions
     /// </summary>
     [JsonPropertyName("peak_flops")] public double? PeakFlops;
 
+    /// <summary>Whether <see cref="InitFrom"/> names a model to fine-tune (neither <c>scratch</c> nor <c>resume</c>).</summary>
+    [JsonIgnore] public bool InitFromModel => InitFrom is not ("scratch" or "resume");
+
     /// <summary>A copy of every option.</summary>
     public TrainingOptions Clone() => (TrainingOptions)MemberwiseClone();
 
@@ -106,37 +126,40 @@ public sealed class TrainingOptions
         MultipleOf = MultipleOf, MaxSeqLen = MaxSeqLen, Dropout = Dropout,
     };
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range (by its C# name).</summary>
     public void Validate()
     {
         static void AtLeast(long value, long min, string name)
         {
-            if (value < min) throw new ArgumentException($"The option {name} must be at least {min}; got {value}.");
+            if (value < min) throw new ArgumentOutOfRangeException(name, $"{name} must be at least {min}; it is {value}.");
         }
         static void Finite(double value, double min, string name)
         {
-            if (!double.IsFinite(value) || value < min) throw new ArgumentException($"The option {name} must be a finite number >= {min}; got {value}.");
+            if (!double.IsFinite(value) || value < min) throw new ArgumentOutOfRangeException(name, $"{name} must be a finite number >= {min}; it is {value}.");
         }
-        if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException("The option out_dir must name a folder.");
-        AtLeast(EvalInterval, 1, "eval_interval");
-        AtLeast(LogInterval, 1, "log_interval");
-        AtLeast(EvalIters, 1, "eval_iters");
-        if (InitFrom is not ("scratch" or "resume"))
-            throw new ArgumentException($"The option init_from must be 'scratch' or 'resume'; got '{InitFrom}'.");
-        AtLeast(BatchSize, 1, "batch_size");
-        AtLeast(GradientAccumulationSteps, 1, "gradient_accumulation_steps");
-        AtLeast(MaxIters, 0, "max_iters");
-        AtLeast(WarmupIters, 0, "warmup_iters");
-        AtLeast(Threads, 0, "threads");
+        if (OutDir is not null && string.IsNullOrWhiteSpace(OutDir))
+            throw new ArgumentException("OutDir must name a folder, or be null to write no files.", nameof(OutDir));
+        AtLeast(EvalInterval, 1, nameof(EvalInterval));
+        AtLeast(LogInterval, 1, nameof(LogInterval));
+        AtLeast(EvalIters, 1, nameof(EvalIters));
+        if (InitFrom is not ("scratch" or "resume") && !File.Exists(InitFrom) && !Directory.Exists(InitFrom))
+            throw new ArgumentException($"InitFrom must be 'scratch', 'resume' or the path of a model to fine-tune; it is '{InitFrom}', and there is no such file or folder.", nameof(InitFrom));
+        if (InitFrom == "resume" && OutDir is null)
+            throw new ArgumentException("InitFrom 'resume' continues from OutDir/ckpt.bin: set OutDir to the folder of the earlier run.", nameof(InitFrom));
+        AtLeast(BatchSize, 1, nameof(BatchSize));
+        AtLeast(GradientAccumulationSteps, 1, nameof(GradientAccumulationSteps));
+        AtLeast(MaxIters, 0, nameof(MaxIters));
+        AtLeast(WarmupIters, 0, nameof(WarmupIters));
+        AtLeast(Threads, 0, nameof(Threads));
         if (PeakFlops is double peak && !(double.IsFinite(peak) && peak > 0))
-            throw new ArgumentException($"The option peak_flops must be a positive number of FLOP/s; got {peak}.");
-        if (LrDecayIters is int d) AtLeast(d, 0, "lr_decay_iters");
-        Finite(LearningRate, 0, "learning_rate");
-        Finite(MinLr, 0, "min_lr");
-        Finite(WeightDecay, 0, "weight_decay");
-        Finite(GradClip, 0, "grad_clip");
-        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"The option beta1 must be in [0, 1); got {Beta1}.");
-        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"The option beta2 must be in [0, 1); got {Beta2}.");
+            throw new ArgumentOutOfRangeException(nameof(PeakFlops), $"PeakFlops must be a positive number of FLOP/s; it is {peak}.");
+        if (LrDecayIters is int d) AtLeast(d, 0, nameof(LrDecayIters));
+        Finite(LearningRate, 0, nameof(LearningRate));
+        Finite(MinLr, 0, nameof(MinLr));
+        Finite(WeightDecay, 0, nameof(WeightDecay));
+        Finite(GradClip, 0, nameof(GradClip));
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta1), $"Beta1 must be in [0, 1); it is {Beta1}.");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta2), $"Beta2 must be in [0, 1); it is {Beta2}.");
         ToModelConfig().Validate();
         DeviceSelection.ResolveDevice(Device);
         DeviceSelection.ResolveDtype(Dtype, DeviceSelection.ResolveDevice(Device));

@@ -113,14 +113,43 @@ internal static class ModelPersistence
             }
             var reader = (BinaryReader)api.LoadReader.GetValue(ctx)!;
             var payload = new ModelPayloadReader(reader, version, attr.LoaderSignature, (name, action) =>
-                (bool)api.TryLoadBinaryStream.Invoke(ctx, [name, new Action<BinaryReader>(r => action(r.BaseStream))])!);
+            {
+                try
+                {
+                    return (bool)api.TryLoadBinaryStream.Invoke(ctx, [name, new Action<BinaryReader>(r => action(r.BaseStream))])!;
+                }
+                catch (TargetInvocationException e) when (e.InnerException is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                    throw;
+                }
+            }, ZipPath(ctx));
             try
             {
                 return Load(env, payload);
             }
             catch (EndOfStreamException e)
             {
-                throw new FormatException($"The saved '{attr.LoaderSignature}' in the model zip is truncated or corrupt.", e);
+                throw new FormatException($"{payload.ZipName} is truncated or damaged: its '{attr.LoaderSignature}' part ends early.", e);
+            }
+        }
+
+        // ML.NET's load context keeps the repository it reads, a zip archive over the caller's stream; when that stream
+        // is a file (mlContext.Model.Load(path)), errors can name it. Best effort, through private fields of ML.NET and
+        // System.IO.Compression: null when they keep it elsewhere, and errors then say "the model zip".
+        private static string? ZipPath(object ctx)
+        {
+            try
+            {
+                object? repository = ctx.GetType().GetField("Repository", AnyInstance)?.GetValue(ctx);
+                object? archive = repository?.GetType().GetFields(AnyInstance)
+                    .FirstOrDefault(f => f.FieldType == typeof(System.IO.Compression.ZipArchive))?.GetValue(repository);
+                return archive?.GetType().GetFields(AnyInstance).Where(f => typeof(Stream).IsAssignableFrom(f.FieldType))
+                    .Select(f => f.GetValue(archive)).OfType<FileStream>().FirstOrDefault()?.Name;
+            }
+            catch (Exception e) when (e is FieldAccessException or TargetException or NotSupportedException)
+            {
+                return null;
             }
         }
 

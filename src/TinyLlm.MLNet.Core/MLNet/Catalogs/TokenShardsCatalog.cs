@@ -57,7 +57,7 @@ public static class TokenShardsCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         options ??= new TokenShardLoaderOptions();
-        var source = TokenShardBatchSource.Open(directory, options, options.TokenizerModelPath);
+        var source = TokenShardBatchSource.Open(directory, options, options.TokenizerModelPath, options.AllowIncompleteShards);
         return new TokenWindowDataView(source, options.Split, options.Columns, ownsSource: true);
     }
 

@@ -30,7 +30,7 @@ public static class TinyStoriesDownloader
     /// <param name="progress">Receives bytes downloaded and extracted.</param>
     /// <param name="cancellationToken">Stops the download; run again to resume.</param>
     /// <returns>The shard files in <paramref name="dir"/>, in name order.</returns>
-    /// <exception cref="InvalidDataException">The archive is not a gzip-compressed tar, or has an entry escaping <paramref name="dir"/>.</exception>
+    /// <exception cref="InvalidDataException">The archive is not a gzip-compressed tar, has an entry escaping <paramref name="dir"/>, or holds no <c>.json</c> shard.</exception>
     /// <exception cref="IOException">The server refused the request or the download ended early.</exception>
     /// <exception cref="FileNotFoundException">A local archive does not exist.</exception>
     public static async Task<IReadOnlyList<string>> DownloadAsync(string urlOrPath, string dir,
@@ -42,7 +42,7 @@ public static class TinyStoriesDownloader
             && !urlOrPath.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"'{urlOrPath}' is not an https://, http:// or file:// URL nor a local path.", nameof(urlOrPath));
 
-        Directory.CreateDirectory(dir);
+        AtomicFile.CreateFolder(dir);
         string name = ArchiveFetcher.FileName(urlOrPath);
         string archive = Path.Combine(dir, name);
         string part = archive + ".part";
@@ -50,7 +50,7 @@ public static class TinyStoriesDownloader
 
         bool haveArchive = File.Exists(archive);
         if (File.Exists(marker) && haveArchive && await File.ReadAllTextAsync(marker, cancellationToken).ConfigureAwait(false) == MarkerText(archive))
-            return Shards(dir);
+            return Shards(dir, urlOrPath);
         if (!haveArchive && !File.Exists(part) && File.Exists(Path.Combine(dir, "data00.json")))
             return Shards(dir); // Shards extracted by hand or by an earlier run that removed the archive.
 
@@ -66,9 +66,11 @@ public static class TinyStoriesDownloader
             }
         }
 
+        AtomicFile.RemoveStaleTemps(dir, "*.json");
         await TarGzExtractor.ExtractAsync(archive, dir, progress, cancellationToken).ConfigureAwait(false);
+        var shards = Shards(dir, urlOrPath);
         AtomicFile.WriteAllText(marker, MarkerText(archive));
-        return Shards(dir);
+        return shards;
     }
 
     /// <summary>
@@ -90,4 +92,15 @@ public static class TinyStoriesDownloader
 
     private static IReadOnlyList<string> Shards(string dir) =>
         Directory.EnumerateFiles(dir, "*.json").Order(StringComparer.Ordinal).ToArray();
+
+    // An archive that unpacks to no story shard is not TinyStories: an error, not "0 shards ready".
+    private static IReadOnlyList<string> Shards(string dir, string source)
+    {
+        var shards = Shards(dir);
+        if (shards.Count == 0)
+            throw new InvalidDataException(
+                $"'{source}' holds no TinyStories shards: extracting it into '{dir}' gave no .json file (data00.json, data01.json, ...). " +
+                $"Check the URL; the data set is {DefaultUrl}.");
+        return shards;
+    }
 }

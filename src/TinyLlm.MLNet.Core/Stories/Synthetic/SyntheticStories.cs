@@ -12,6 +12,19 @@ namespace TinyLlm.MLNet.Stories.Synthetic;
 /// <param name="ShardsWritten">Shard files completed so far.</param>
 public readonly record struct SyntheticStoriesProgress(long StoriesWritten, long TotalStories, long BytesWritten, int ShardsWritten);
 
+/// <summary>Which grammar <see cref="SyntheticStories"/> writes with.</summary>
+public enum SyntheticTheme
+{
+    /// <summary>TinyStories-like children's stories ("One day, Lily met a curious owl.").</summary>
+    Classic,
+
+    /// <summary>
+    /// Robots on far planets, with names and words the classic stories never use ("On the planet Vell, there was a
+    /// small robot called Zib."): a second corpus, to fine-tune a model trained on the classic one.
+    /// </summary>
+    Space,
+}
+
 /// <summary>
 /// TinyStories-like stories from a seeded grammar built into the library: a data set that needs no download, for
 /// tests, demos and quick experiments ("One day, Lily met a curious owl. ..."). Story <c>i</c> depends only on
@@ -34,16 +47,25 @@ public static class SyntheticStories
     /// <summary>The first <paramref name="count"/> stories of the stream seeded with <paramref name="seed"/>, lazily.</summary>
     /// <param name="count">How many stories; 0 or more.</param>
     /// <param name="seed">Seed of the grammar's random choices; the same seed gives the same stories.</param>
-    public static IEnumerable<string> Generate(int count, int seed)
+    /// <param name="theme">Which grammar: the classic children's stories, or the space stories of another vocabulary.</param>
+    public static IEnumerable<string> Generate(int count, int seed, SyntheticTheme theme = SyntheticTheme.Classic)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return Iterate(count, seed);
+        var story = Grammar(theme);
+        return Iterate(count, seed, story);
 
-        static IEnumerable<string> Iterate(int count, int seed)
+        static IEnumerable<string> Iterate(int count, int seed, Func<int, long, SyntheticStory> story)
         {
-            for (int i = 0; i < count; i++) yield return StoryGrammar.Generate(seed, i).Story;
+            for (int i = 0; i < count; i++) yield return story(seed, i).Story;
         }
     }
+
+    private static Func<int, long, SyntheticStory> Grammar(SyntheticTheme theme) => theme switch
+    {
+        SyntheticTheme.Classic => StoryGrammar.Generate,
+        SyntheticTheme.Space => SpaceStoryGrammar.Generate,
+        _ => throw new ArgumentOutOfRangeException(nameof(theme), theme, "The synthetic theme must be Classic or Space."),
+    };
 
     /// <summary>
     /// Writes <paramref name="stories"/> stories as TinyStories shards <c>data00.json</c>, <c>data01.json</c>, ... in
@@ -57,10 +79,12 @@ public static class SyntheticStories
     /// <param name="storiesPerShard">Stories per file, at least 1.</param>
     /// <param name="progress">Receives progress after every chunk of stories.</param>
     /// <param name="cancellationToken">Stops between chunks; the unfinished shard's .tmp file is deleted.</param>
+    /// <param name="theme">Which grammar writes the stories.</param>
     /// <returns>The shard paths, in order.</returns>
     public static IReadOnlyList<string> WriteShards(string outDir, int stories, int seed, int storiesPerShard = DefaultStoriesPerShard,
-        IProgress<SyntheticStoriesProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<SyntheticStoriesProgress>? progress = null, CancellationToken cancellationToken = default, SyntheticTheme theme = SyntheticTheme.Classic)
     {
+        var story = Grammar(theme);
         ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
         if (stories < 1)
             throw new ArgumentOutOfRangeException(nameof(stories), stories,
@@ -75,7 +99,8 @@ public static class SyntheticStories
         var names = Enumerable.Range(0, shardCount)
             .Select(i => "data" + i.ToString("D" + digits, System.Globalization.CultureInfo.InvariantCulture) + ".json").ToArray();
         RefuseStaleShards(outDir, names);
-        Directory.CreateDirectory(outDir);
+        AtomicFile.CreateFolder(outDir);
+        AtomicFile.RemoveStaleTemps(outDir, "*.json");
         var paths = new List<string>(shardCount);
         long written = 0, bytes = 0;
         var chunk = new byte[ChunkSize][];
@@ -93,7 +118,7 @@ public static class SyntheticStories
                     cancellationToken.ThrowIfCancellationRequested();
                     int n = (int)Math.Min(ChunkSize, end - start);
                     // Each story's JSON is produced on its own thread from (seed, index) alone: deterministic.
-                    Parallel.For(0, n, i => chunk[i] = ToJson(StoryGrammar.Generate(seed, start + i)));
+                    Parallel.For(0, n, i => chunk[i] = ToJson(story(seed, start + i)));
                     for (int i = 0; i < n; i++)
                     {
                         file.Write(start + i == first ? "\n"u8 : ",\n"u8);
