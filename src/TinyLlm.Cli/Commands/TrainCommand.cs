@@ -175,7 +175,7 @@ internal static class TrainCommand
                                 Terminal.Messages.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
                                 break;
                             case TrainingEvent.Setting:
-                                AnsiConsole.MarkupLineInterpolated($"[grey]{p.Message}[/]");
+                                Terminal.Messages.MarkupLineInterpolated($"[grey]{p.Message}[/]");
                                 break;
                         }
                     });
