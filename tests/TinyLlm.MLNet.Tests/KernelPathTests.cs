@@ -1,5 +1,4 @@
 using TinyLlm.MLNet.Engine;
-using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Tokenization;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
