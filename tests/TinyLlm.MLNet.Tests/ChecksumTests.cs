@@ -2,7 +2,6 @@ using System.IO.Compression;
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
 namespace TinyLlm.MLNet.Tests;

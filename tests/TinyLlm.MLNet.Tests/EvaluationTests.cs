@@ -3,10 +3,8 @@ using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Evaluation;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Training;
-using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
 
 namespace TinyLlm.MLNet.Tests;

@@ -5,7 +5,6 @@ using TinyLlm.MLNet.Evaluation;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Stories.Synthetic;
 using TinyLlm.MLNet.Tokenization;

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 
 namespace TinyLlm.MLNet.Tests;

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
 

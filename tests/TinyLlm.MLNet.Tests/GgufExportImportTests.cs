@@ -3,7 +3,6 @@ using Microsoft.ML;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Tokenization;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
 

@@ -1,7 +1,7 @@
 using TinyLlm.MLNet.Engine;
-using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Tokenization;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
+using static TinyLlm.MLNet.Tests.KernelTestValues;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -152,19 +152,5 @@ public sealed class KernelPathTests
         int best = 0;
         for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
         return best;
-    }
-
-    private static float[] RandomValues(int n, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
-    {
-        double scale = expected.Max(MathF.Abs);
-        for (int i = 0; i < expected.Length; i++)
-            if (Math.Abs(expected[i] - actual[i]) > tolerance * scale)
-                Assert.Fail($"{what}: row {i} expected {expected[i]}, got {actual[i]} (tolerance {tolerance} x {scale})");
     }
 }

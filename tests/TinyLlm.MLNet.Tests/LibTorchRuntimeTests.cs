@@ -1,4 +1,3 @@
-using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Stories.Synthetic;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection.PortableExecutable;
-using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.Shards;
 using TinyLlm.MLNet.Stories.Synthetic;
@@ -131,7 +130,7 @@ public sealed class OtherSystemsTests
             (["export", "--checkpoint", Path.Combine("out é", Checkpoint.FileName), "--format", "llama2c", "--out", Path.Combine("out é", "model.bin"),
               "--tokenizer-model-path", Path.Combine("data set", "tok400.model"), "--tokenizer-bin", Path.Combine("out é", "tokenizer.bin")], "(llama2c: dim 32, 2 layers, vocab 400)"),
             (["generate", "--checkpoint", Path.Combine("out é", "model.bin"), "--tokenizer-model-path", Path.Combine("data set", "tok400.model"),
-              "--prompt", "One day, Lily met a", "--max-new-tokens", "40", "--temperature", "0.8", "--seed", "42"], "[40 tokens"),
+              "--prompt", "One day, Lily met a", "--max-new-tokens", "20", "--temperature", "0.8", "--seed", "42"], "[20 tokens"),
         };
         string windowsStory = "", linuxStory = "";
         foreach (var (args, success) in flow)

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Shards;

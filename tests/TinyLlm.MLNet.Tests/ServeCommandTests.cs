@@ -5,7 +5,6 @@ using System.Text.RegularExpressions;
 using Microsoft.ML;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Interop;
-using TinyLlm.MLNet.ProcessProbe;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
 
 namespace TinyLlm.MLNet.Tests;

@@ -125,7 +125,7 @@ public sealed class ServeTests
     {
         // One slot and no queue: while a request runs, another is refused (429); once its client goes away, the slot
         // is free for the next.
-        // (--context-shift: the request goes on past the model's context instead of stopping there.)
+        // (--slide-context-window: the request goes on past the model's context instead of stopping there.)
         Assert.IsFalse(TestServer.Alone(Prompt, 0, 1000, temperature: 0).StoppedAtEndOfText, "the test needs a request that does not end by itself");
         await using var server = await TestServer.StartAsync(maxBatch: 1, maxWaiting: 0, maxTokens: 1_000_000, contextShift: true);
         var endless = new HttpRequestMessage(HttpMethod.Post, "v1/completions")

@@ -1,5 +1,4 @@
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.Training;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.GenerationTestModels;
 

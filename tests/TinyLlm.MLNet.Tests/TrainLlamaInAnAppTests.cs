@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.ProcessProbe;
 using TinyLlm.MLNet.Tokenization;
 using TinyLlm.MLNet.Training;
 

@@ -5,6 +5,7 @@ using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
 using TorchSharp;
 using static TinyLlm.MLNet.Tests.InteropTestModels;
+using static TinyLlm.MLNet.Tests.KernelTestValues;
 
 namespace TinyLlm.MLNet.Tests;
 
@@ -109,19 +110,6 @@ public sealed class WeightFormatTests
         return y;
     }
 
-    private static float[] RandomValues(int n, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
-    {
-        double scale = expected.Max(MathF.Abs);
-        for (int i = 0; i < expected.Length; i++)
-            if (Math.Abs(expected[i] - actual[i]) > tolerance * scale)
-                Assert.Fail($"{what}: row {i} expected {expected[i]}, got {actual[i]} (tolerance {tolerance} x {scale})");
-    }
 
     [TestMethod]
     [DataRow(64, 256, DisplayName = "groups of 64 (AVX-512 path)")]

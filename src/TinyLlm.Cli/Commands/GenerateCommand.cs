@@ -1,6 +1,5 @@
 using System.CommandLine;
 using TinyLlm.MLNet.Generation;
-using TinyLlm.MLNet.Interop;
 
 namespace TinyLlm.Cli.Commands;
 

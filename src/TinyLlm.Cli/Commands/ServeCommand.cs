@@ -23,7 +23,7 @@ internal static class ServeCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "A request's token budget when it gives none (max_tokens), and the most it may ask for.", DefaultValueFactory = _ => 256 };
         var maxRequestBytes = new Option<long>("--max-request-bytes") { Description = "The largest request body accepted (413 above).", DefaultValueFactory = _ => 1 << 20 };
         var modelId = new Option<string?>("--model-id") { Description = "The model's name in /v1/models and in requests (default: the model file's name without extension)." };
-        var contextShift = new Option<bool>("--context-shift") { Description = "When a request's text fills the model's context, go on conditioned on the most recent half of it (as llama.cpp's server option of that name) instead of stopping with finish_reason \"length\"." };
+        var contextShift = new Option<bool>("--slide-context-window") { Description = "When a request's text fills the model's context, go on conditioned on the most recent half of it (llama.cpp's server calls this context shift) instead of stopping with finish_reason \"length\"." };
         var weightFormat = WeightFormatOption.Create();
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (POST /v1/completions, /v1/chat/completions; streaming), with continuous batching and a page to try it at /.");

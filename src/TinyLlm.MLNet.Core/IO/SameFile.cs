@@ -37,8 +37,16 @@ internal static class SameFile
     private static string Resolve(string path)
     {
         string full = Path.GetFullPath(path);
+        if (Path.GetPathRoot(full) == full) return full; // a drive or the root: no link to follow
         var info = Directory.Exists(full) ? (FileSystemInfo)new DirectoryInfo(full) : new FileInfo(full);
-        if (info.Exists && info.ResolveLinkTarget(returnFinalTarget: true) is { } target) full = target.FullName;
+        try
+        {
+            if (info.Exists && info.ResolveLinkTarget(returnFinalTarget: true) is { } target) full = target.FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A file system that cannot say (Wine's mapped drives, a folder we may not read): the name as it is.
+        }
         string? parent = Path.GetDirectoryName(full);
         if (parent is null || parent == full) return full;
         string resolvedParent = Resolve(parent);

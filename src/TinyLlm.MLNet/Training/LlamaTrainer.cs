@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML.Runtime;
-using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.IO;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Modeling;
