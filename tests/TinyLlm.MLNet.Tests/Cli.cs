@@ -67,10 +67,10 @@ internal static class Cli
     }
 
     /// <summary>Runs the built <c>tinyllm</c> (copied into the test output by the project reference) as a child process.</summary>
-    public static int RunProcess(string arguments, out string output)
+    public static int RunProcess(string arguments, out string output, IReadOnlyDictionary<string, string>? environment = null)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "tinyllm.dll");
-        return ReferenceTools.Run("dotnet", $"\"{dll}\" {arguments}", out output);
+        return ReferenceTools.Run("dotnet", $"\"{dll}\" {arguments}", out output, environment: environment);
     }
 }
 

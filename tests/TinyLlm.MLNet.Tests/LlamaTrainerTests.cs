@@ -65,6 +65,18 @@ public sealed class LlamaTrainerTests
         Assert.AreEqual(31, reports.Count(r => r.Event == TrainingEvent.Step));
         Assert.IsTrue(reports.Where(r => r.Event == TrainingEvent.Step).All(r => r.TokensPerSecond > 0 && r.StepMilliseconds > 0));
 
+        // FLOP/s on every step and MFU against a peak measured on this CPU (llama2.c's A100 yardstick printed 0.00%)
+        var steps = reports.Where(r => r.Event == TrainingEvent.Step).ToList();
+        Assert.IsTrue(steps.All(r => double.IsFinite(r.FlopsPerSecond) && r.FlopsPerSecond > 0));
+        Assert.AreEqual(result.FlopsPerToken * steps[^1].TokensPerSecond, steps[^1].FlopsPerSecond, 1e-9 * steps[^1].FlopsPerSecond);
+        Assert.IsNotNull(result.Peak);
+        StringAssert.StartsWith(result.Peak.Source, "measured: ");
+        Assert.IsTrue(steps[^1].Mfu > 0, $"mfu {steps[^1].Mfu}");
+        // the choices the run made are reported once each: threads and wait policy, and the MFU yardstick
+        var settings = reports.Where(r => r.Event == TrainingEvent.Setting).Select(r => r.Message!).ToList();
+        Assert.AreEqual(1, settings.Count(m => m.StartsWith("CPU threads: ", StringComparison.Ordinal) && m.Contains("OpenMP workers wait")), string.Join("; ", settings));
+        Assert.AreEqual(1, settings.Count(m => m.StartsWith("MFU against a peak of ", StringComparison.Ordinal)), string.Join("; ", settings));
+
         // the checkpoint holds the best model (iteration 30 here) and loads into the same logits
         string ckpt = Path.Combine(dir, Checkpoint.FileName);
         var saved = Checkpoint.Read(ckpt);
@@ -203,6 +215,8 @@ public sealed class LlamaTrainerTests
         Refused(o => o.BatchSize = 0, "BatchSize must be at least 1");
         Refused(o => o.Beta2 = 1.0, "Beta2 must be in [0, 1)");
         Refused(o => { o.OutDir = null; o.InitFrom = "resume"; }, "InitFrom 'resume' continues from OutDir/ckpt.bin");
+        Refused(o => o.Threads = -1, "Threads must be at least 0; it is -1");
+        Refused(o => o.PeakFlops = 0, "PeakFlops must be a positive number of FLOP/s; it is 0");
     }
 
     [TestMethod]

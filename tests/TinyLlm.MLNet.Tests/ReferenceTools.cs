@@ -30,7 +30,8 @@ internal static class ReferenceTools
     }
 
     /// <summary>Runs a process to completion, returning its exit code and its standard output.</summary>
-    public static int Run(string fileName, string arguments, out string stdout, string? workingDirectory = null)
+    public static int Run(string fileName, string arguments, out string stdout, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(fileName, arguments)
         {
@@ -38,6 +39,7 @@ internal static class ReferenceTools
             RedirectStandardError = true,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stderrTask = p.StandardError.ReadToEndAsync();
         stdout = p.StandardOutput.ReadToEnd();

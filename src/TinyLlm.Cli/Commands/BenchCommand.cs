@@ -19,7 +19,7 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
         var steps = new Option<int>("--steps") { Description = "Measured optimizer steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 2 };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads; 0 = libtorch's default (one per core).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var explicitAttention = new Option<bool>("--explicit-attention") { Description = "Use the explicit attention formula instead of scaled_dot_product_attention." };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
@@ -30,7 +30,6 @@ internal static class BenchCommand
             train.Options.Add(o);
         train.SetAction(parse =>
         {
-            torch.set_num_threads(parse.GetValue(threads));
             string outDir = Path.Combine(Path.GetTempPath(), "tinyllm-bench-" + Environment.ProcessId);
             int w = parse.GetValue(warmup), n = parse.GetValue(steps);
             var model = shape.Read(parse);
@@ -41,16 +40,17 @@ internal static class BenchCommand
                 MultipleOf = model.MultipleOf, BatchSize = parse.GetValue(batch), GradientAccumulationSteps = 1,
                 MaxIters = w + n - 1, EvalInterval = int.MaxValue, EvalIters = 1, WarmupIters = 0, LearningRate = 5e-4,
                 Device = parse.GetValue(device)!, Dtype = parse.GetValue(dtype)!, WriteMetrics = false,
-                UseScaledDotProductAttention = !parse.GetValue(explicitAttention),
+                UseScaledDotProductAttention = !parse.GetValue(explicitAttention), Threads = parse.GetValue(threads),
             };
             var stepMs = new List<double>();
+            TrainingResult? result = null;
             var cpuAtStep = new List<double>(); // process CPU seconds at the end of each step: robust to other load on a shared machine
             var self = Process.GetCurrentProcess();
             double lastLoss = double.NaN;
             var trainer = new LlamaTrainer(options);
             try
             {
-                var result = trainer.Fit(new RandomTokenSource(options.VocabSize, options.MaxSeqLen, 1337),
+                result = trainer.Fit(new RandomTokenSource(options.VocabSize, options.MaxSeqLen, 1337),
                     new InlineProgress<TrainingProgress>(p =>
                     {
                         if (p.Event != TrainingEvent.Step) return;
@@ -73,10 +73,13 @@ internal static class BenchCommand
                 dtype = options.Dtype,
                 attention = parse.GetValue(explicitAttention) ? "explicit" : "sdpa",
                 threads = torch.get_num_threads(),
+                omp_wait_policy = OpenMpWaitPolicy.Description,
                 tokens_per_s = tokens * measured.Count / (measured.Sum() / 1000),
                 step_ms_median = measured.Order().ElementAt(measured.Count / 2),
                 tokens_per_cpu_s = tokens * measured.Count / (cpuAtStep[^1] - cpuAtStep[w - 1]),
                 final_loss = lastLoss,
+                peak_flops = result!.Peak?.FlopsPerSecond,
+                mfu = result.Peak is null ? (double?)null : tokens * measured.Count / (measured.Sum() / 1000) * result.FlopsPerToken / result.Peak.FlopsPerSecond,
                 peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
             };
             Console.WriteLine(JsonSerializer.Serialize(report));

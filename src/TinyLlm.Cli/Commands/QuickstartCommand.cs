@@ -84,10 +84,17 @@ internal static class QuickstartCommand
 
     // What quickstart.json records about a finished training stage. TokensPerSecond is the run's own average: the tokens
     // it trained over the wall time of its training loop (evaluations and checkpoints included), not one step's rate.
-    private sealed record TrainedModel(string Dtype, long Iters, double TrainLoss, double ValLoss, long Tokens, double TokensPerSecond, double Seconds);
+    // Compute is the last step's achieved FLOP/s and MFU for the summary (empty in records of older versions).
+    private sealed record TrainedModel(string Dtype, long Iters, double TrainLoss, double ValLoss, long Tokens, double TokensPerSecond, double Seconds,
+        string Compute = "");
 
     // What quickstart.json records about a finished tokenizer: the .model it wrote, by SHA-256.
     private sealed record TrainedTokenizer(string ModelSha256);
+
+    // Tokens after which the default model's stories read cleanly on the synthetic stories: 1,231 steps of 16 x 256
+    // (5.0M tokens) reached val loss 0.35 and clean English; 346 steps (1.4M tokens) reached 0.82 and broken words
+    // ("she played dresed and looked hat in the fores").
+    private const double CleanStoryTokens = 4e6;
 
     private static int Run(Settings s)
     {
@@ -161,7 +168,8 @@ internal static class QuickstartCommand
         // 4. Training
         clock.Restart();
         var trained = TrainOrReuse(s, stages, $"{tokenizerSignature}; tokenizer {QuickstartStages.Hash(s.TokenizerPath)}");
-        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.Tokens / 1e6:F2}M tokens in {trained.Seconds:F0} s: {trained.TokensPerSecond:N0} tokens/s on average (evaluations included), " +
+        string compute = trained.Compute.Length > 0 ? $" ({trained.Compute})" : "";
+        rows.Add(("training", $"{trained.Iters} steps ({trained.Dtype}), {trained.Tokens / 1e6:F2}M tokens in {trained.Seconds:F0} s: {trained.TokensPerSecond:N0} tokens/s on average (evaluations included){compute}, " +
             $"train loss {trained.TrainLoss:F3}, val loss {trained.ValLoss:F3}: {Path.Combine(s.OutDir, Checkpoint.FileName)}", Seconds(clock)));
 
         // 5. The ML.NET pipeline, saved as one zip: tokenizer, then the model with its generation options.
@@ -233,13 +241,14 @@ internal static class QuickstartCommand
         // A multiple of 5 so that the last of the 5 evaluations (and its checkpoint) falls on the last step.
         int iters = Math.Max(20, (int)(left / (stepSeconds * 1.1))) / 5 * 5;
         Terminal.Messages.MarkupLineInterpolated($"[grey]planning {iters} steps of {s.BatchSize} x {s.SeqLen} tokens for the {left / 60:F1} minutes left[/]");
+        ExpectedQuality(s, (double)iters * s.BatchSize * s.SeqLen);
         var options = s.Training(iters, dtype);
 
         // The plan uses the fastest measured step (a busy machine only slows the others down); a deadline a little
         // past the budget stops a run that falls behind, keeping the checkpoint of its last evaluation.
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(60, left * 1.15)));
         TrainingResult? result = null;
-        double trainLoss = double.NaN, valLoss = double.NaN;
+        double trainLoss = double.NaN, valLoss = double.NaN, flops = double.NaN, mfu = -1;
         long lastIter = 0, steps = 0;
         var clock = Stopwatch.StartNew();
         try
@@ -256,7 +265,12 @@ internal static class QuickstartCommand
                             task.Value = p.Iter + 1;
                             lastIter = p.Iter;
                             steps++;
+                            (flops, mfu) = (p.FlopsPerSecond, p.Mfu);
                             task.Description = $"Training: step {p.Iter}/{iters}, loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s";
+                        }
+                        else if (p.Event == TrainingEvent.Setting)
+                        {
+                            Terminal.Messages.MarkupLineInterpolated($"[grey]{p.Message}[/]");
                         }
                         else if (p.Event == TrainingEvent.Eval)
                         {
@@ -276,9 +290,20 @@ internal static class QuickstartCommand
         // The run's own average; when the deadline stopped it, its steps over the time it ran.
         long tokens = result?.Tokens ?? steps * options.GradientAccumulationSteps * options.BatchSize * options.MaxSeqLen;
         double seconds = result?.Duration.TotalSeconds ?? clock.Elapsed.TotalSeconds;
-        var trained = new TrainedModel(dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokens, tokens / Math.Max(seconds, 1e-9), seconds);
+        var peak = result?.Peak; // null when the deadline stopped the run: MFU without its yardstick then
+        string compute = double.IsNaN(flops) ? "" : "steps at " + PeakFlops.Format(flops) + (mfu < 0 ? "" : $", MFU {mfu * 100:F0}%") + (mfu < 0 || peak is null ? "" : $" of {peak}");
+        var trained = new TrainedModel(dtype, result?.IterNum ?? lastIter, trainLoss, valLoss, tokens, tokens / Math.Max(seconds, 1e-9), seconds, compute);
         stages.Complete("training", signature, trained);
         return trained;
+    }
+
+    // What the planned tokens buy: on a slower machine the budget may stop short of clean stories; say so, and how
+    // many minutes would reach them (the threshold was measured with the default model size).
+    private static void ExpectedQuality(Settings s, double plannedTokens)
+    {
+        if (plannedTokens >= CleanStoryTokens) return;
+        double minutes = Math.Ceiling(s.Minutes * CleanStoryTokens / plannedTokens);
+        Terminal.Messages.MarkupLineInterpolated($"[yellow]This machine trains about {plannedTokens / 1e6:F1}M tokens in {s.Minutes:0.#} minutes; with the default model the stories read cleanly after about {CleanStoryTokens / 1e6:F0}M (validation loss about 0.4 or lower). Expect misspelt words; --minutes {minutes:F0} trains enough.[/]");
     }
 
     // Seconds per optimizer step in dtype: the fastest of 4 steps after two warm-up steps, in a scratch folder.

@@ -75,6 +75,8 @@ internal static class TrainCommand
         Add("--dtype", d.Dtype, "auto (bfloat16 on cuda, float32 on cpu), float32 or bfloat16.", (o, v) => o.Dtype = v);
         Add("--seed", d.Seed, "Seed of the initialization, dropout and data order.", (o, v) => o.Seed = v);
         Add("--write-metrics", d.WriteMetrics, "Write metrics.csv and loss.png into out-dir.", (o, v) => o.WriteMetrics = v);
+        Add("--threads", d.Threads, "libtorch threads on the CPU: 0 = libtorch's default (one per core). They wait passively at barriers unless OMP_WAIT_POLICY says otherwise.", (o, v) => o.Threads = v);
+        Add<double?>("--peak-flops", d.PeakFlops, "The device's peak FLOP/s for MFU (default: a known GPU's data-sheet figure; on the CPU a matrix product measured at start-up).", (o, v) => o.PeakFlops = v);
 
         command.SetAction(parse =>
         {
@@ -161,8 +163,8 @@ internal static class TrainCommand
                         {
                             case TrainingEvent.Step:
                                 task.Value = p.Iter + 1;
-                                string mfu = p.Mfu < 0 ? "" : $" | mfu {p.Mfu * 100:F2}%";
-                                task.Description = $"iter {p.Iter} | loss {p.Loss:F4} | lr {p.LearningRate:0.00e+00} | {p.StepMilliseconds:F0} ms | {p.TokensPerSecond:F0} tok/s{mfu}";
+                                string mfu = p.Mfu < 0 ? "" : $" | mfu {p.Mfu * 100:F1}%";
+                                task.Description = $"iter {p.Iter} | loss {p.Loss:F4} | lr {p.LearningRate:0.00e+00} | {p.StepMilliseconds:F0} ms | {p.TokensPerSecond:F0} tok/s | {PeakFlops.Format(p.FlopsPerSecond)}{mfu}";
                                 break;
                             case TrainingEvent.Eval:
                                 Terminal.Messages.MarkupLineInterpolated($"step {p.Iter}: train loss [green]{p.TrainLoss:F4}[/], val loss [green]{p.ValLoss:F4}[/]");
@@ -171,6 +173,9 @@ internal static class TrainCommand
                                 break;
                             case TrainingEvent.Checkpoint:
                                 Terminal.Messages.MarkupLineInterpolated($"[grey]saved checkpoint {p.CheckpointPath}[/]");
+                                break;
+                            case TrainingEvent.Setting:
+                                Terminal.Messages.MarkupLineInterpolated($"[grey]{p.Message}[/]");
                                 break;
                         }
                     });

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -146,7 +145,7 @@ public sealed class InferenceEngine : ITokenDecoder
             _matVec.Add(_xb2, _w.WoMatrix, (long)l * d * d, d, dims);
             _matVec.Run();
             for (int i = 0; i < n; i++)
-                TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb2, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
+                StepKernels.AddInPlace(Slice(_x, _dimOffsets[i], d), Slice(_xb2, _dimOffsets[i], d)); // residual
 
             // feed-forward: w2(silu(w1 x) * w3 x)
             for (int i = 0; i < n; i++)
@@ -156,16 +155,12 @@ public sealed class InferenceEngine : ITokenDecoder
             _matVec.Add(_hb2, _w.W3Matrix, (long)l * hidden * d, hidden, hiddens);
             _matVec.Run();
             for (int i = 0; i < n; i++)
-            {
-                var h1 = Slice(_hb, _hiddenOffsets[i], hidden);
-                Silu(h1);
-                TensorPrimitives.Multiply(h1, Slice(_hb2, _hiddenOffsets[i], hidden), h1);
-            }
+                StepKernels.SiluMultiplyInPlace(Slice(_hb, _hiddenOffsets[i], hidden), Slice(_hb2, _hiddenOffsets[i], hidden));
             _matVec.Begin(_hb, hidden, hiddens);
             _matVec.Add(_xb, _w.W2Matrix, (long)l * d * hidden, d, dims);
             _matVec.Run();
             for (int i = 0; i < n; i++)
-                TensorPrimitives.Add(Slice(_x, _dimOffsets[i], d), Slice(_xb, _dimOffsets[i], d), Slice(_x, _dimOffsets[i], d)); // residual
+                StepKernels.AddInPlace(Slice(_x, _dimOffsets[i], d), Slice(_xb, _dimOffsets[i], d)); // residual
         }
 
         for (int i = 0; i < n; i++)
@@ -209,6 +204,7 @@ public sealed class InferenceEngine : ITokenDecoder
     private static Span<float> Slice(float[] a, int offset, int length) => new(a, offset, length);
 
     // Part p of n of this layer's attention: a contiguous range of the (sequence i, head h) pairs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per layer and token: no tier-0 code
     private void AttendPart(int part, int parts)
     {
         int units = _attendCount * _p.NHeads;
@@ -233,7 +229,7 @@ public sealed class InferenceEngine : ITokenDecoder
         // Head vectors are short (tens of floats): inlined loops, not a library call per position.
         for (int t = 0; t <= pos; t++)
             att[t] = HeadDot(path, ref q, ref _keyCache[layerBase + t * kvDim + kvHead], hs) * scale;
-        TensorPrimitives.SoftMax(att, att);
+        StepKernels.SoftMaxInPlace(att);
         // The weighted sum of values is accumulated on this thread's stack and stored once: heads next to each other
         // share cache lines of _xb, and another core may be working on the neighbouring head.
         Span<float> sum = stackalloc float[hs];
@@ -302,18 +298,12 @@ public sealed class InferenceEngine : ITokenDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per layer and token: no tier-0 code
     private static void RmsNorm(Span<float> output, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps)
     {
-        float meanSquare = TensorPrimitives.SumOfSquares(x) / x.Length;
+        float meanSquare = StepKernels.SumOfSquares(x) / x.Length;
         float inv = 1f / MathF.Sqrt(meanSquare + eps);
-        TensorPrimitives.Multiply(x, inv, output);
-        TensorPrimitives.Multiply(output, weight, output);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: no tier-0 warm-up
-    private static void Silu(Span<float> v)
-    {
-        for (int i = 0; i < v.Length; i++) v[i] /= 1f + MathF.Exp(-v[i]);
+        StepKernels.ScaleMultiply(x, inv, weight, output);
     }
 
     /// <summary>cos/sin of pos * theta^(-2i/head_size) for every position and pair, as in llama2.c.</summary>

@@ -58,6 +58,7 @@ internal sealed class MatVec
     }
 
     /// <summary>Starts a fused call over the inputs <c>x[xOffsets[b] ..]</c>, each of length <paramref name="cols"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called several times per layer and token
     public void Begin(float[] x, int cols, ReadOnlySpan<int> xOffsets)
     {
         _x = x;
@@ -71,6 +72,7 @@ internal sealed class MatVec
     }
 
     /// <summary>Adds one product to the call: input b's result goes to <c>y[yOffsets[b] ..]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called several times per layer and token
     public void Add(float[] y, WeightMatrix w, long offset, int rows, ReadOnlySpan<int> yOffsets)
     {
         if (w.Format == WeightFormat.Q8_0)
@@ -91,6 +93,7 @@ internal sealed class MatVec
     }
 
     /// <summary>Computes every added product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called several times per layer and token
     public void Run()
     {
         if (_quantizedGroupSize != 0)

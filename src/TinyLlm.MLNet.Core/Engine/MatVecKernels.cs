@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -183,7 +182,7 @@ internal static class MatVecKernels
         for (int g = 0; g < scales.Length; g++)
         {
             var group = x.Slice(g * groupSize, groupSize);
-            float scale = MathF.Abs(TensorPrimitives.MaxMagnitude(group)) / 127f;
+            float scale = StepKernels.MaxAbs(group) / 127f;
             scales[g] = scale;
             var qg = q.Slice(g * groupSize, groupSize);
             if (scale == 0) qg.Clear();

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace TinyLlm.MLNet.Engine;
 
 /// <summary>
@@ -43,6 +45,7 @@ internal sealed class RowWorkers
     public int SuggestedChunks => _threads == 1 ? 1 : 4 * _threads;
 
     /// <summary>Runs <paramref name="job"/>(chunk, chunks) for every chunk; returns when all are done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every product of every token: no tier-0 code
     public void Run(Action<int, int> job, int chunks)
     {
         if (_threads == 1 || chunks == 1 || !_gate.TryEnter())
@@ -73,6 +76,7 @@ internal sealed class RowWorkers
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every product of every token: no tier-0 code
     private void Claim(int generation, Action<int, int> job, int chunks)
     {
         while (true)
@@ -86,6 +90,7 @@ internal sealed class RowWorkers
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every product of every token: no tier-0 code
     private void Work()
     {
         int seen = 0;

@@ -61,9 +61,9 @@ internal sealed class WeightMatrix
     /// <summary>Zeroed storage of <paramref name="length"/> weights, to be filled by a reader.</summary>
     public static WeightMatrix Allocate(WeightFormat format, int length, int groupSize) => format switch
     {
-        WeightFormat.Float32 => Float32(new float[length]),
-        WeightFormat.BFloat16 => new(format, length, 0, null, new ushort[length], null, null),
-        WeightFormat.Q8_0 => new(format, length, groupSize, null, null, new sbyte[length], new float[length / groupSize]),
+        WeightFormat.Float32 => Float32(LargeArrays.Allocate<float>(length)),
+        WeightFormat.BFloat16 => new(format, length, 0, null, LargeArrays.Allocate<ushort>(length), null, null),
+        WeightFormat.Q8_0 => new(format, length, groupSize, null, null, LargeArrays.Allocate<sbyte>(length), new float[length / groupSize]),
         _ => throw new ArgumentOutOfRangeException(nameof(format), $"Unknown weight format {format}."),
     };
 

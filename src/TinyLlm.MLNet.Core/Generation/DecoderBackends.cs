@@ -32,8 +32,9 @@ public static class DecoderBackends
             case GenerationBackend.Auto:
                 if (dev == "cpu") return new EngineDecoders(weights);
                 if (dev == "cuda") return TorchSharpDecoders(weights, dev);
+                // CUDA first: without a GPU the answer is the engine, and TorchSharp (and libtorch) stay unloaded.
                 var torch = TorchSharpBridge.Find();
-                return torch is not null && torch.Unsupported(weights.Config) is null && torch.CudaAvailable
+                return torch is not null && torch.CudaAvailable && torch.Unsupported(weights.Config) is null
                     ? torch.CreateDecoders(weights, "cuda")
                     : new EngineDecoders(weights);
             default:

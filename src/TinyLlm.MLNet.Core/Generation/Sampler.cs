@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using TinyLlm.MLNet.Engine;
 
 namespace TinyLlm.MLNet.Generation;
 
@@ -28,23 +29,23 @@ public sealed class Sampler
     }
 
     /// <summary>Picks the next token id from <paramref name="logits"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token from the first: no tier-0 warm-up
     public int Sample(ReadOnlySpan<float> logits)
     {
         if (logits.Length != _probs.Length)
             throw new ArgumentException($"Expected {_probs.Length} logits, got {logits.Length}.", nameof(logits));
         if (_options.Temperature < SamplingOptions.GreedyBelow)
-            return TensorPrimitives.IndexOfMax(logits);
+            return StepKernels.IndexOfMax(logits);
 
-        // (logit - max) / temperature: at most 0, so neither the division nor the exponentials below can overflow
-        // (the softmax of TensorPrimitives does not subtract the maximum itself).
+        // (logit - max) / temperature: at most 0, so neither the division nor the exponentials below can overflow.
         var probs = _probs.AsSpan();
-        TensorPrimitives.Subtract(logits, TensorPrimitives.Max(logits), probs);
-        TensorPrimitives.Divide(probs, _options.Temperature, probs);
+        float maxLogit = logits[StepKernels.IndexOfMax(logits)];
+        for (int i = 0; i < probs.Length; i++) probs[i] = (logits[i] - maxLogit) / _options.Temperature;
         int k = Math.Min(_options.TopK, probs.Length);
         bool filter = k < probs.Length || _options.TopP < 1f;
         if (!filter)
         {
-            TensorPrimitives.SoftMax(probs, probs);
+            StepKernels.SoftMaxInPlace(probs);
             return Draw(probs, null, probs.Length);
         }
 
@@ -73,6 +74,7 @@ public sealed class Sampler
     }
 
     // Quickselect: moves the k smallest keys (with their ids) to the front, in no particular order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SelectSmallest(float[] keys, int[] ids, int k)
     {
         int lo = 0, hi = keys.Length - 1;
@@ -98,6 +100,7 @@ public sealed class Sampler
     }
 
     // Inverse-CDF draw over the first n candidates (in 'order' if given), renormalised to their mass.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Draw(ReadOnlySpan<float> probs, int[]? order, int n)
     {
         float mass = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Generation;
 using TinyLlm.MLNet.Modeling;
@@ -15,7 +16,12 @@ namespace TinyLlm.MLNet.Decoding;
 /// </summary>
 internal sealed class TorchSharpBackend : ITorchSharpBridge
 {
-    private readonly Lazy<bool> _cuda = new(() =>
+    // Without a CUDA libtorch there is no GPU to find: answer without loading TorchSharp or libtorch.
+    private readonly Lazy<bool> _cuda = new(() => CudaLibtorch.Reachable() && TorchSeesCuda());
+
+    // Kept out of the lambda above: compiling a method that names a TorchSharp type loads the TorchSharp assembly.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TorchSeesCuda()
     {
         try
         {
@@ -25,7 +31,7 @@ internal sealed class TorchSharpBackend : ITorchSharpBridge
         {
             return false; // libtorch itself cannot load here: no CUDA either
         }
-    });
+    }
 
     public bool CudaAvailable => _cuda.Value;
 

@@ -34,6 +34,7 @@ internal static class LibTorchRuntime
         lock (Gate)
         {
             if (_loaded) return;
+            OpenMpWaitPolicy.BeforeLibtorchLoads(); // OpenMP reads its wait policy once, when libtorch loads
             var dirs = ProbingDirectories();
             if (WrongSystem(ThisSystem, RuntimeInformation.RuntimeIdentifier, dirs) is { } wrong) throw new InvalidOperationException(wrong);
             try

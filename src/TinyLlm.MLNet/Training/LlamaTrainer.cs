@@ -20,9 +20,6 @@ namespace TinyLlm.MLNet.Training;
 /// </summary>
 public sealed class LlamaTrainer
 {
-    /// <summary>llama2.c's MFU yardstick: an A100's bf16 peak.</summary>
-    private const double PromisedFlops = 312e12;
-
     /// <summary>The llama2.c v0 export written beside each checkpoint.</summary>
     public const string ExportFileName = "model.bin";
 
@@ -169,6 +166,7 @@ public sealed class LlamaTrainer
         CheckData(data);
         Device device = DeviceSelection.ResolveDevice(o.Device);
         ScalarType computeType = DeviceSelection.ResolveDtype(o.Dtype, device);
+        SetThreads(device, progress);
         // Files go to OutDir only; without one the run keeps everything in memory.
         string? outDir = o.OutDir;
         if (outDir is not null) AtomicFile.CreateFolder(outDir);
@@ -228,9 +226,12 @@ public sealed class LlamaTrainer
             var losses = new List<double>();
             long firstIter = iterNum;
             string? lastCheckpoint = null;
-            double flopsPerIter = FlopsPerToken(model) * tokensPerIter;
+            double flopsPerToken = FlopsPerToken(model), flopsPerIter = flopsPerToken * tokensPerIter;
+            var peak = o.EvalOnly ? null : PeakFlops.For(device, computeType, o.PeakFlops);
+            if (!o.EvalOnly) Setting(progress, peak is null ? $"MFU: the peak FLOP/s of {device} is unknown (set PeakFlops, --peak-flops, to report it)" : $"MFU against a peak of {peak}");
             double runningMfu = -1;
             int localIter = 0;
+            var heap = new HeapTrimPolicy();
             var stopwatch = Stopwatch.StartNew();
             var loopClock = Stopwatch.StartNew(); // the whole loop, evaluations and checkpoints included
 
@@ -301,7 +302,7 @@ public sealed class LlamaTrainer
                     // the loss to the CPU: a sync point on CUDA, needed every step to stop on NaN before a bad checkpoint
                     loss = lossSum!.item<float>();
                 }
-                NativeMemory.Trim();
+                heap.AfterStep();
                 if (!double.IsFinite(loss))
                     throw Diverged(iterNum, "the training loss", loss, lastCheckpoint ?? (File.Exists(ckptPath) ? ckptPath : null));
                 losses.Add(loss);
@@ -309,16 +310,19 @@ public sealed class LlamaTrainer
                 // timing and logging
                 double dt = stopwatch.Elapsed.TotalSeconds;
                 stopwatch.Restart();
-                if (localIter >= 5)
+                double flops = flopsPerIter / dt;
+                if (localIter >= 5 && peak is not null)
                 {
-                    double mfu = flopsPerIter / dt / PromisedFlops;
+                    double mfu = flops / peak.FlopsPerSecond;
                     runningMfu = runningMfu < 0 ? mfu : 0.9 * runningMfu + 0.1 * mfu;
                 }
                 if (iterNum % o.LogInterval == 0)
                 {
                     double tokensPerSecond = tokensPerIter / dt;
-                    Log($"{iterNum} | loss {loss:F4} | lr {lr:E3} | {dt * 1000:F2}ms | {tokensPerSecond:F0} tok/s | mfu {runningMfu * 100:F2}%");
-                    progress?.Report(new TrainingProgress(TrainingEvent.Step, iterNum, o.MaxIters, loss, lr, dt * 1000, tokensPerSecond, runningMfu));
+                    string mfuText = runningMfu < 0 ? "" : $" | mfu {runningMfu * 100:F2}%";
+                    Log($"{iterNum} | loss {loss:F4} | lr {lr:E3} | {dt * 1000:F2}ms | {tokensPerSecond:F0} tok/s | {PeakFlops.Format(flops)}{mfuText}");
+                    progress?.Report(new TrainingProgress(TrainingEvent.Step, iterNum, o.MaxIters, loss, lr, dt * 1000, tokensPerSecond, runningMfu,
+                        FlopsPerSecond: flops));
                     metrics?.AddStep(iterNum, (iterNum + 1) * tokensPerIter, lr, loss, dt * 1000, tokensPerSecond, runningMfu);
                 }
                 iterNum++;
@@ -339,6 +343,8 @@ public sealed class LlamaTrainer
                 FirstIter = firstIter,
                 Tokens = localIter * tokensPerIter,
                 Duration = loopClock.Elapsed,
+                Peak = peak,
+                FlopsPerToken = flopsPerToken,
             };
         }
         catch
@@ -365,6 +371,18 @@ public sealed class LlamaTrainer
         };
         Log($"num decayed parameter tensors: {decay.Count}, with {decay.Sum(p => p.numel()):N0} parameters; non-decayed: {noDecay.Count}, with {noDecay.Sum(p => p.numel()):N0}");
         return torch.optim.AdamW(groups, lr: o.LearningRate, beta1: o.Beta1, beta2: o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
+    }
+
+    /// <summary>
+    /// libtorch's intra-op threads on the CPU (the threads option, else libtorch's one per core) and how its OpenMP
+    /// workers wait (<see cref="OpenMpWaitPolicy"/>), logged as a setting.
+    /// </summary>
+    private void SetThreads(Device device, IProgress<TrainingProgress>? progress)
+    {
+        if (device.type != DeviceType.CPU) return;
+        if (_options.Threads > 0) torch.set_num_threads(_options.Threads);
+        string count = _options.Threads > 0 ? "set by the threads option" : "libtorch's default";
+        Setting(progress, $"CPU threads: {torch.get_num_threads()} ({count}); OpenMP workers wait {OpenMpWaitPolicy.Description ?? "as OpenMP's default"}");
     }
 
     /// <summary>Restores the optimizer's moments from a checkpoint, so a resumed run continues exactly.</summary>
@@ -457,4 +475,11 @@ public sealed class LlamaTrainer
             + "Lower LearningRate, keep GradClip on, or use Dtype float32.");
 
     private void Log(string message) => _channel?.Info(MessageSensitivity.None, "{0}", message);
+
+    // A choice about how the run goes: to the log and, as a Setting report, to the progress.
+    private void Setting(IProgress<TrainingProgress>? progress, string message)
+    {
+        Log(message);
+        progress?.Report(new TrainingProgress(TrainingEvent.Setting, 0, _options.MaxIters, double.NaN, double.NaN, 0, 0, -1, Message: message));
+    }
 }

@@ -4,8 +4,8 @@ namespace TinyLlm.MLNet.Training;
 
 /// <summary>
 /// glibc keeps freed libtorch buffers in its heap, so a training process's resident memory creeps up step after
-/// step (measured 1.0 -> 2.1 GB) though no tensor leaks; <c>malloc_trim(0)</c> after each step keeps it flat at no
-/// measurable cost. A no-op off Linux/glibc.
+/// step (measured 1.0 -> 2.1 GB) though no tensor leaks; <c>malloc_trim(0)</c> gives them back (when, is
+/// <see cref="HeapTrimPolicy"/>'s choice). A no-op off Linux/glibc.
 /// </summary>
 internal static class NativeMemory
 {

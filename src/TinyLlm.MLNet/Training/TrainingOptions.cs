@@ -102,6 +102,16 @@ public sealed class TrainingOptions
     [JsonPropertyName("sdpa")] public bool UseScaledDotProductAttention = true;
     /// <summary>Write <c>metrics.csv</c> into <see cref="OutDir"/>, rewritten at each evaluation (<c>tinyllm train</c> also draws <c>loss.png</c> from it).</summary>
     [JsonPropertyName("write_metrics")] public bool WriteMetrics = true;
+    /// <summary>
+    /// libtorch's intra-op threads on the CPU; 0 keeps libtorch's default (one per core). How the threads wait for each
+    /// other, which decides how training copes with other programs on the CPU, is <see cref="OpenMpWaitPolicy"/>.
+    /// </summary>
+    [JsonPropertyName("threads")] public int Threads;
+    /// <summary>
+    /// The device's peak FLOP/s that MFU is measured against; null: a known GPU's data-sheet figure, or on the CPU a
+    /// matrix product measured at start-up (see <see cref="PeakFlops"/>).
+    /// </summary>
+    [JsonPropertyName("peak_flops")] public double? PeakFlops;
 
     /// <summary>Whether <see cref="InitFrom"/> names a model to fine-tune (neither <c>scratch</c> nor <c>resume</c>).</summary>
     [JsonIgnore] public bool InitFromModel => InitFrom is not ("scratch" or "resume");
@@ -140,6 +150,9 @@ public sealed class TrainingOptions
         AtLeast(GradientAccumulationSteps, 1, nameof(GradientAccumulationSteps));
         AtLeast(MaxIters, 0, nameof(MaxIters));
         AtLeast(WarmupIters, 0, nameof(WarmupIters));
+        AtLeast(Threads, 0, nameof(Threads));
+        if (PeakFlops is double peak && !(double.IsFinite(peak) && peak > 0))
+            throw new ArgumentOutOfRangeException(nameof(PeakFlops), $"PeakFlops must be a positive number of FLOP/s; it is {peak}.");
         if (LrDecayIters is int d) AtLeast(d, 0, nameof(LrDecayIters));
         Finite(LearningRate, 0, nameof(LearningRate));
         Finite(MinLr, 0, nameof(MinLr));

@@ -11,6 +11,12 @@ public enum TrainingEvent
 
     /// <summary>A checkpoint was written to <see cref="TrainingProgress.CheckpointPath"/>.</summary>
     Checkpoint,
+
+    /// <summary>
+    /// A choice the trainer made about how it runs, in <see cref="TrainingProgress.Message"/>: libtorch's CPU threads
+    /// and wait policy, and the peak FLOP/s that MFU is measured against.
+    /// </summary>
+    Setting,
 }
 
 /// <summary>One progress report of <see cref="LlamaTrainer"/>.</summary>
@@ -21,10 +27,12 @@ public enum TrainingEvent
 /// <param name="LearningRate">The learning rate of the step.</param>
 /// <param name="StepMilliseconds">Wall time of the step.</param>
 /// <param name="TokensPerSecond">Training tokens per second of the step.</param>
-/// <param name="Mfu">Model FLOPs utilization against an A100's 312 bf16 TFLOP/s (llama2.c's yardstick), smoothed; -1 until step 5.</param>
+/// <param name="Mfu">Model FLOPs utilization, smoothed: achieved FLOP/s over the device's peak (<see cref="PeakFlops"/>); -1 until step 5 or when the peak is unknown.</param>
 /// <param name="TrainLoss">Estimated training loss (<see cref="TrainingEvent.Eval"/>), else NaN.</param>
 /// <param name="ValLoss">Estimated validation loss (<see cref="TrainingEvent.Eval"/>), else NaN.</param>
 /// <param name="CheckpointPath">The checkpoint written (<see cref="TrainingEvent.Checkpoint"/>), else null.</param>
+/// <param name="FlopsPerSecond">Model FLOP/s achieved by the step (6N + 12 L H Q T per token, as llama2.c counts), else NaN.</param>
+/// <param name="Message">The sentence of a <see cref="TrainingEvent.Setting"/> report, else null.</param>
 public sealed record TrainingProgress(
     TrainingEvent Event,
     long Iter,
@@ -36,4 +44,6 @@ public sealed record TrainingProgress(
     double Mfu,
     double TrainLoss = double.NaN,
     double ValLoss = double.NaN,
-    string? CheckpointPath = null);
+    string? CheckpointPath = null,
+    double FlopsPerSecond = double.NaN,
+    string? Message = null);

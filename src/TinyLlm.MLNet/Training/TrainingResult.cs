@@ -43,4 +43,10 @@ public sealed class TrainingResult
         Duration = Duration,
         CheckpointPath = CheckpointPath,
     };
+
+    /// <summary>The peak FLOP/s that MFU was measured against, and where it came from; null when unknown (a GPU not in the table).</summary>
+    public PeakFlops? Peak { get; init; }
+
+    /// <summary>Model FLOPs per trained token: 6N + 12 L H Q T.</summary>
+    public double FlopsPerToken { get; init; }
 }
