@@ -117,18 +117,34 @@ public sealed class PackagingTests
     }
 
     [TestMethod]
-    public void TheWindowsToolRunOnLinuxSaysItsLibtorchIsWindowsInOneLine()
+    public void ALinuxToolWithWindowsLibtorchBesideItSaysSoInOneLine()
     {
         Assert.AreEqual(0, _packExit, _packOutput);
-        // What a user gets who copies a Windows install to Linux: its managed code runs, its natives are .dll files.
+        // What a user gets whose Linux install ended up with Windows's libtorch beside it (copied over from a Windows
+        // machine): the Linux tool's managed code (ReadyToRun for Linux: a Windows build's code would not even load
+        // here), with every native library of the Windows package in place of its own.
         string dir = Path.Combine(_dir, "windows-tool");
-        using (var package = ZipFile.OpenRead(Path.Combine(_packages, "TinyLlm.Cli.win-x64.0.1.0.nupkg")))
-            foreach (var entry in package.Entries.Where(e => e.FullName.StartsWith("tools/net10.0/win-x64/", StringComparison.Ordinal) && e.Name != ""))
+        string[] linuxFiles = Extract("linux-x64", name => !name.EndsWith(".so", StringComparison.Ordinal) && !name.Contains(".so.", StringComparison.Ordinal));
+        Extract("win-x64", name => name.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) && !linuxFiles.Contains(name));
+        Assert.IsTrue(File.Exists(Path.Combine(dir, "torch_cpu.dll")) && !Directory.EnumerateFiles(dir, "*.so*").Any());
+
+        string[] Extract(string rid, Func<string, bool> keep)
+        {
+            string prefix = $"tools/net10.0/{rid}/";
+            var names = new List<string>();
+            using var package = ZipFile.OpenRead(Path.Combine(_packages, $"TinyLlm.Cli.{rid}.0.1.0.nupkg"));
+            foreach (var entry in package.Entries.Where(e => e.FullName.StartsWith(prefix, StringComparison.Ordinal) && e.Name != ""))
             {
-                string target = Path.Combine(dir, entry.FullName["tools/net10.0/win-x64/".Length..]);
+                string name = entry.FullName[prefix.Length..];
+                names.Add(name);
+                if (!keep(name)) continue;
+                string target = Path.Combine(dir, name);
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                entry.ExtractToFile(target);
+                entry.ExtractToFile(target, overwrite: true);
             }
+            return names.ToArray();
+        }
+
         string data = Path.Combine(_dir, "windows-tool-data");
         Directory.CreateDirectory(data);
         Assert.AreEqual(1, Dotnet($"\"{Path.Combine(dir, "tinyllm.dll")}\" train --dataset-dir \"{data}\" --device cpu", out string output, _dir), output);
