@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.Training;
 
 namespace TinyLlm.Cli;
@@ -39,9 +40,9 @@ internal static class CliRunner
             Terminal.Messages.MarkupLineInterpolated($"[red]error:[/] {LibTorchRuntime.Diagnose()}");
             return 1;
         }
-        catch (Exception thrown) when (IsUserError(Unwrap(thrown)))
+        catch (Exception thrown) when (IsUserError(LoaderErrors.Unwrap(thrown)))
         {
-            var e = Unwrap(thrown);
+            var e = LoaderErrors.Unwrap(thrown);
             // ArgumentException appends "(Parameter 'x')" (and "Actual value was v.") to its message; the text
             // before it already names the option and the allowed range.
             string message = e is ArgumentException { ParamName: not null } a ? a.Message.Split(" (Parameter '")[0] : e.Message;
@@ -58,10 +59,6 @@ internal static class CliRunner
             names.Insert(0, r.Parent is null ? "tinyllm" : r.Command.Name);
         return string.Join(' ', names);
     }
-
-    /// <summary>The error itself: ML.NET calls the loaders of a TransformerChain's parts through reflection, so a damaged part's error arrives wrapped.</summary>
-    public static Exception Unwrap(Exception e) =>
-        e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
 
     /// <summary>Errors caused by bad input: shown as a message, not a stack trace.</summary>
     public static bool IsUserError(Exception e) =>

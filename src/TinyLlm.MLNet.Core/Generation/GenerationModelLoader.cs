@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using TinyLlm.MLNet.Bridge;
 using TinyLlm.MLNet.Engine;
 using TinyLlm.MLNet.Interop;
 using TinyLlm.MLNet.Tokenization;
@@ -102,7 +103,7 @@ public static class GenerationModelLoader
         {
             loaded = mlContext.Model.Load(zipPath, out _);
         }
-        catch (Exception thrown) when (Unwrap(thrown) is var e && e is InvalidDataException or FormatException or InvalidOperationException or NotSupportedException
+        catch (Exception thrown) when (LoaderErrors.Unwrap(thrown) is var e && e is InvalidDataException or FormatException or InvalidOperationException or NotSupportedException
                                            or IOException and not FileNotFoundException && !e.Message.Contains(zipPath, StringComparison.Ordinal))
         {
             // ML.NET's own words ("Failed to open a zip archive", "Could not load legacy format model") name no file.
@@ -111,10 +112,6 @@ public static class GenerationModelLoader
         return (loaded as IEnumerable<ITransformer> ?? [loaded]).OfType<LlamaGenerationTransformer>().LastOrDefault()
             ?? throw new InvalidDataException($"Model zip '{zipPath}' holds no TinyLlm generation stage (TrainLlama or LoadLlama).");
     }
-
-    // ML.NET calls the loaders of a chain's parts through reflection, so a damaged part's error arrives wrapped.
-    private static Exception Unwrap(Exception e) =>
-        e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
 
     /// <summary>True when <paramref name="path"/> is a file that starts like a zip archive (an ML.NET model), false for anything else.</summary>
     public static bool IsZip(string path)

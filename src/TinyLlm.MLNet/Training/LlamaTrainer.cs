@@ -81,9 +81,8 @@ public sealed class LlamaTrainer
     private static TrainingOptions AdoptCheckpointShape(TrainingOptions options, Checkpoint checkpoint, string path) =>
         TrainingShape.Adopt(options, checkpoint.ModelArgs, (name, saved, wanted) => new InvalidDataException(TrainingShape.ResumeConflict(path, name, saved, wanted)));
 
-    private static bool SamePath(string a, string? b) =>
-        b is not null && string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),
-            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+    // The same file under any name (links, case on Windows): the check export uses against overwriting its inputs.
+    private static bool SamePath(string a, string? b) => b is not null && SameFile.Check(a, b);
 
     /// <summary>The model this trainer fine-tunes, or null (scratch or resume).</summary>
     public InitialModel? InitialModel => _initial;
